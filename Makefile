@@ -1,0 +1,69 @@
+# fti-platform: `make` lists the targets; `make run` and `make test` bootstrap the pinned environment.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements.lock
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+
+# Keep every tool's cache and state inside the project, and every tool's telemetry off.
+export UV_CACHE_DIR := $(CURDIR)/.cache/uv
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export UV_NO_PROGRESS := 1
+include telemetry.env
+export
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python $(LOCK) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## Create .venv from the pinned lock file
+
+.PHONY: lock
+lock: $(BIN)/python ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o $(LOCK)
+
+.PHONY: run
+run: $(STAMP) ## Run the whole platform end to end on synthetic data (embedded default)
+	$(BIN)/fti run
+
+.PHONY: test
+test: $(STAMP) ## Run every test (unit, integration, services)
+	$(BIN)/python -m pytest
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## Run the fast unit tests only
+	$(BIN)/python -m pytest -m "not integration and not services"
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: status
+status: $(STAMP) ## Show every feature view's rows and freshness
+	$(BIN)/fti status
+
+.PHONY: clean
+clean: ## Remove local state (.state) but keep the environment
+	rm -rf .state
+
+.PHONY: distclean
+distclean: clean ## Remove the environment and caches too
+	rm -rf $(VENV) .cache

@@ -1,0 +1,1 @@
+"""Pure, typed raw-source readers and feature functions (no Prefect, no Feast)."""

@@ -1,0 +1,1 @@
+"""Prefect flows: ingestion, features, materialization and the orchestrator."""

@@ -1,0 +1,1 @@
+"""Training, evaluation and the promotion gate; the one package that talks to MLflow."""

@@ -1,0 +1,36 @@
+"""Shared fixtures: the real data folder, strict mode for CI, telemetry off."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tests never phone home, whatever the caller's environment says.
+for _line in (REPO / "telemetry.env").read_text().splitlines():
+    if _line and not _line.startswith("#"):
+        _key, _, _value = _line.partition("=")
+        os.environ.setdefault(_key.strip(), _value.strip())
+
+
+def strict() -> bool:
+    """In CI (FTI_STRICT=1) a test that would skip for a missing resource fails instead."""
+    return os.environ.get("FTI_STRICT", "") not in ("", "0", "false")
+
+
+def skip_or_fail(reason: str) -> None:
+    if strict():
+        pytest.fail(f"{reason} (FTI_STRICT=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data sets (../shared/data beside the checkout, or FTI_SHARED_DATA)."""
+    path = Path(os.environ.get("FTI_SHARED_DATA", REPO.parent / "shared" / "data"))
+    if not (path / "entsoe_day_ahead").is_dir():
+        skip_or_fail(f"real data not found at {path} (set FTI_SHARED_DATA)")
+    return path

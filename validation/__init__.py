@@ -1,0 +1,1 @@
+"""Great Expectations suites as code, the validation gate and quarantine."""
