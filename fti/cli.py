@@ -1,0 +1,147 @@
+"""The `fti` command line: the user's front door to the platform (heavy imports stay lazy)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fti.settings import Settings
+
+app = typer.Typer(help="fti-platform: feature, training and inference pipelines.", no_args_is_help=True)
+features_app = typer.Typer(help="Feature pipelines.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
+console = Console(stderr=True)
+out = Console()
+
+
+class SourceName(str, Enum):
+    prices = "prices"
+    bookings = "bookings"
+    weather = "weather"
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    settings.apply_process_env()
+    return settings
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    data: Annotated[str, typer.Option(help="synthetic (seeded generator) or real (shared data)")] = "",
+    size: Annotated[str, typer.Option(help="Synthetic size: tiny, small or default")] = "",
+) -> None:
+    """Run the whole platform end to end (what `make run` calls)."""
+    settings = _settings()
+    from flows.orchestrator import platform_flow
+
+    with console.status("running the platform (ingest, features, materialize)..."):
+        summary = platform_flow(
+            data=data or settings.data,  # type: ignore[arg-type]
+            size=size or settings.synthetic_size,
+            seed=settings.seed,
+        )
+    console.print(f"raw input: {summary['raw']}")
+    _print_status(settings)
+    out.print(f"offline store: {settings.offline_dir}")
+    out.print(f"online store:  {settings.feast_dir / 'online_store.db'}")
+    out.print(f"registry:      {settings.feast_dir / 'registry.db'}")
+
+
+@app.command()
+def ingest(
+    source: Annotated[SourceName, typer.Argument(help="Which raw source the files are")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest")],
+) -> None:
+    """Parse raw files into the lake (idempotent: the same file twice changes nothing)."""
+    settings = _settings()
+    from features.common import RawFormatError
+    from flows.ingestion import ingestion_flow
+
+    try:
+        summary = ingestion_flow(source.value, [str(p) for p in paths], seed=settings.seed)  # type: ignore[arg-type]
+    except (RawFormatError, FileNotFoundError) as err:
+        _fail(str(err))
+    out.print_json(data=summary)
+
+
+@features_app.command("backfill")
+def features_backfill(
+    start: Annotated[datetime, typer.Option(help="First event time (UTC) to recompute")],
+    end: Annotated[datetime, typer.Option(help="End of the window (UTC, exclusive)")],
+    group: Annotated[
+        list[str] | None, typer.Option(help="prices, bookings, guests, weather (repeatable)")
+    ] = None,
+) -> None:
+    """Recompute the offline features of a window from the lake (replaces that window)."""
+    _settings()
+    from flows.features import features_flow
+
+    out.print_json(data=features_flow(groups=group, start=start, end=end))
+
+
+@app.command()
+def materialize(
+    end: Annotated[datetime | None, typer.Option(help="Materialize up to this time (default now)")] = None,
+    full: Annotated[bool, typer.Option(help="From the beginning instead of incrementally")] = False,
+) -> None:
+    """Load the latest feature values into the online store (incremental)."""
+    _settings()
+    from flows.materialize import materialize_flow
+
+    out.print_json(data=materialize_flow(end=end, full=full))
+
+
+def _print_status(settings: Settings, as_json: bool = False) -> None:
+    from rich.table import Table
+
+    from fti.status import collect
+
+    rows = collect(settings)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        return
+    table = Table(title="feature views")
+    for col in ("view", "offline rows", "first event", "last event", "age (h)", "online entities"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.view,
+            f"{r.offline_rows:,}",
+            (r.first_event or "-")[:16],
+            (r.last_event or "-")[:16],
+            "-" if r.freshness_hours is None else f"{r.freshness_hours:,.1f}",
+            f"{r.online_entities:,}",
+        )
+    out.print(table)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Every feature view: rows, time range, freshness, online entities."""
+    _print_status(_settings(), as_json)
+
+
+@app.command()
+def env() -> None:
+    """Print the environment for using Feast directly: eval "$(fti env)"."""
+    for key, value in Settings().process_env().items():
+        sys.stdout.write(f"export {key}={value}\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,96 @@
+"""Typed settings of the platform: one object, built explicitly, overridable by FTI_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FEATURE_REPO = REPO_ROOT / "feature_repo"
+TELEMETRY_ENV = REPO_ROOT / "telemetry.env"
+
+
+class Settings(BaseSettings):
+    """Infrastructure settings. Nothing here is read at import time: build one with Settings()."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FTI_", env_file=".env", env_file_encoding="utf-8", extra="forbid"
+    )
+
+    profile: Literal["local", "production"] = Field(
+        "local", description="local: files + SQLite in-process; production: real services"
+    )
+    state_dir: Path = Field(REPO_ROOT / ".state", description="All local state lives here")
+    data: Literal["synthetic", "real"] = Field(
+        "synthetic", description="Raw input of `fti run`: the seeded generator or shared data"
+    )
+    shared_data: Path = Field(
+        REPO_ROOT.parent / "shared" / "data", description="Folder of the real public data sets"
+    )
+    synthetic_size: str = Field("default", description="tiny, small or default")
+    seed: int = 0
+    price_window_hours: int = Field(168, gt=1, description="Trailing window of price scaling")
+    hotel_capacity: dict[str, int] = Field(
+        default_factory=dict, description="Rooms per hotel; empty uses the built-in defaults"
+    )
+    prefect_startup_timeout_s: int = 120
+
+    # Derived locations: one tree under state_dir, nothing in $HOME or /tmp.
+    @property
+    def raw_dir(self) -> Path:
+        return self.state_dir / "raw"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.state_dir / "lake"
+
+    @property
+    def offline_dir(self) -> Path:
+        return self.state_dir / "offline"
+
+    @property
+    def feast_dir(self) -> Path:
+        return self.state_dir / "feast"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state_dir / "prefect"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.state_dir / "mlflow"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.state_dir / "runs"
+
+    def process_env(self) -> dict[str, str]:
+        """Environment the tools read before they are imported (telemetry off, homes inside)."""
+        env = {}
+        for line in TELEMETRY_ENV.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                env[key.strip()] = value.strip()
+        env.update(
+            {
+                "FTI_STATE_DIR": str(self.state_dir),
+                "PREFECT_HOME": str(self.prefect_home),
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(
+                    self.prefect_startup_timeout_s
+                ),
+                "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+                "GX_HOME": str(self.state_dir / "gx"),
+                "MPLCONFIGDIR": str(self.state_dir / "cache" / "matplotlib"),
+            }
+        )
+        return env
+
+    def apply_process_env(self) -> None:
+        """Export process_env() unless the caller already chose a value."""
+        for key, value in self.process_env().items():
+            os.environ.setdefault(key, value)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
