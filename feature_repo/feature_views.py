@@ -57,8 +57,6 @@ booking_details = FeatureView(
     entities=[booking],
     ttl=timedelta(days=0),
     schema=[
-        _f("hotel", String, "Hotel of the booking"),
-        _f("stay_week_start", String, "Monday of the arrival week (ISO date)"),
         _f("lead_time", Int64, "Days between booking and arrival"),
         _f("arrival_month", Int64, "Month of arrival (1-12)"),
         _f("arrival_week_number", Int64, "ISO week number of arrival"),
@@ -82,6 +80,8 @@ booking_details = FeatureView(
         _f("required_car_parking_spaces", Int64, "Parking spaces requested"),
         _f("total_of_special_requests", Int64, "Special requests made"),
     ],
+    # The table also holds hotel and stay_week_start: they are the join keys of
+    # hotel_weekly_vacancy, so they belong in the entity rows, not among the features.
     source=booking_details_source,
     online=True,
     description="What is known about a booking when it is made (outcome columns are labels)",

@@ -75,7 +75,8 @@ def compute_group(
         if guests.empty:
             return {}
         out = {
-            "guest_age_band": age_band_features(guests),
+            # Band rows only up to the newest booking: never a row beyond the data.
+            "guest_age_band": age_band_features(guests, until=guests["first_seen"].max()),
             "guest_home_country": country_features(guests),
             "guest_session_embedding": session_embedding_features(sessions, SessionReducer()),
         }

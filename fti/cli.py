@@ -114,14 +114,15 @@ def _print_status(settings: Settings, as_json: bool = False) -> None:
         sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
         return
     table = Table(title="feature views")
-    for col in ("view", "offline rows", "first event", "last event", "age (h)", "online entities"):
-        table.add_column(col)
+    table.add_column("view", no_wrap=True)
+    for col in ("offline rows", "first event", "last event", "age (h)", "online keys"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
             r.view,
             f"{r.offline_rows:,}",
-            (r.first_event or "-")[:16],
-            (r.last_event or "-")[:16],
+            (r.first_event or "-")[:10],
+            (r.last_event or "-")[:10],
             "-" if r.freshness_hours is None else f"{r.freshness_hours:,.1f}",
             f"{r.online_entities:,}",
         )

@@ -58,7 +58,13 @@ def _online(settings: Settings, view: str) -> tuple[int, str | None]:
         return 0, None
     finally:
         con.close()
-    return int(row[0]), (str(row[1]) if row[1] is not None else None)
+    if row[1] is None:
+        return int(row[0]), None
+    # Feast's SQLite store keeps event_ts as epoch seconds (or an ISO string on older versions).
+    value = row[1]
+    if isinstance(value, int | float) or str(value).isdigit():
+        value = datetime.fromtimestamp(float(value), UTC).isoformat()
+    return int(row[0]), str(value)
 
 
 def collect(settings: Settings, now: datetime | None = None) -> list[ViewStatus]:

@@ -261,6 +261,8 @@ def test_raw_format_errors(tmp_path: Path, content: bytes, problem: str, where: 
     [
         # negative lead time
         (row(lead_time="-1"), "negative lead_time"),
+        # a lead time beyond ten years is not trusted
+        (row(lead_time="99999"), "lead_time over 3650 days"),
         # negative stays
         (row(stays_in_weekend_nights="-2"), "negative stays_in_weekend_nights"),
         (row(stays_in_week_nights="-1"), "negative stays_in_week_nights"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from features.guests import (
 )
 
 
-def make_bookings(rows: list[tuple[str, str, str | None, str, int, int]]) -> pd.DataFrame:
+def make_bookings(rows: Sequence[tuple[str, str, str | None, str, int, int]]) -> pd.DataFrame:
     """(booking_id, hotel, country, booking day, is_repeated_guest, is_canceled) per booking."""
     frame = pd.DataFrame(
         rows,
