@@ -162,7 +162,7 @@ def _connect(store_config: DuckDBAsofOfflineStoreConfig) -> duckdb.DuckDBPyConne
     settings: dict[str, Any] = {
         "memory_limit": store_config.memory_limit,
         "threads": store_config.threads,
-        # Every query orders its output explicitly; this lets DuckDB stream and spill.
+        # Results go back to entity order by row id, so DuckDB may stream and spill freely.
         "preserve_insertion_order": False,
     }
     if store_config.temp_directory:

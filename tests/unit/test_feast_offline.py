@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 # One `import feast` (~10 s) for the whole module.
 from feast import FeatureStore
 from feast.errors import FeastEntityDFMissingColumnsError
 from feast.infra.offline_stores.file_source import FileSource, SavedDatasetFileStorage
 from feast.repo_config import load_repo_config
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from fti.feast_offline import (
     STORE_TYPE,
@@ -165,7 +165,12 @@ def _parity_data(tmp: Path) -> pd.DataFrame:
     hours = range(48)
     zones = zone_frame([(z, 60 * h, 60 * h) for h in hours for z in ["a", "b", "c"]])
     hotels = hotel_frame(
-        [(hotel, week, 360 * k) for k in range(8) for hotel in ["h1", "h2"] for week in ["w1", "w2"]]
+        [
+            (hotel, week, 360 * k)
+            for k in range(8)
+            for hotel in ["h1", "h2"]
+            for week in ["w1", "w2"]
+        ]
     )
     write_zone(tmp, zones)
     write_hotel(tmp, hotels)
@@ -175,8 +180,7 @@ def _parity_data(tmp: Path) -> pd.DataFrame:
             "zone": rng.choice(["a", "b", "c", "zz"], n),
             "hotel": rng.choice(["h1", "h2"], n),
             "stay_week_start": rng.choice(["w1", "w2"], n),
-            "event_timestamp": T0
-            + pd.to_timedelta(rng.integers(60, 47 * 60, n), unit="min"),
+            "event_timestamp": T0 + pd.to_timedelta(rng.integers(60, 47 * 60, n), unit="min"),
         }
     )
     # The file store collapses duplicate entity rows, so compare on unique ones.
@@ -285,6 +289,28 @@ def test_entity_timestamp_zones(repo: tuple[Path, FeatureStore], convert: Any) -
     assert str(got["event_timestamp"].dtype) == "datetime64[ns, UTC]"
     assert got["event_timestamp"].tolist() == utc.dt.as_unit("ns").tolist()
     assert got["label"].tolist() == ["l0", "l1", "l2"]
+
+
+def test_join_key_map_from_feature_service(repo: tuple[Path, FeatureStore]) -> None:
+    from feast import FeatureService
+
+    tmp, store = repo
+    write_zone(tmp, zone_frame([("a", 0, 0), ("b", 0, 0)]))
+    zone_stats = store.get_feature_view("zone_stats")
+    service = FeatureService(
+        name="by_origin",
+        features=[zone_stats[["label"]].with_join_key_map({"zone": "origin_zone"})],
+    )
+    store.apply([service])
+    entity_df = pd.DataFrame(
+        {
+            "zone": ["a", "a"],  # ignored: the projection joins on origin_zone
+            "origin_zone": ["b", "zz"],
+            "event_timestamp": [T0 + timedelta(minutes=1)] * 2,
+        }
+    )
+    got = store.get_historical_features(entity_df=entity_df, features=service).to_df()
+    assert got["label"].tolist() == ["l1", None]
 
 
 def test_empty_entity_df(repo: tuple[Path, FeatureStore]) -> None:
@@ -415,3 +441,34 @@ def test_offline_write_batch_is_refused(repo: tuple[Path, FeatureStore]) -> None
     _, store = repo
     with pytest.raises(NotImplementedError, match="read-only"):
         DuckDBAsofOfflineStore.offline_write_batch(store.config, None, None, None)  # type: ignore[arg-type]
+
+
+def test_schema_inference_and_validation_resolve_against_root(tmp_path: Path) -> None:
+    from feast import Entity, FeatureView, ValueType
+
+    write_zone(tmp_path, zone_frame([("a", 0, 0)]))
+    store = _store(tmp_path, {"type": STORE_TYPE, "root": str(tmp_path / "data")}, apply=False)
+    source = FileSource(path="zone_stats.parquet", timestamp_field="event_timestamp")
+    zone = Entity(name="zone", join_keys=["zone"], value_type=ValueType.STRING)
+    # No schema: Feast asks the offline store for the columns of the source.
+    view = FeatureView(name="inferred", entities=[zone], source=source)
+    store.apply([zone, view])
+    inferred = {f.name: str(f.dtype) for f in store.get_feature_view("inferred").features}
+    assert inferred == {
+        "created": "UnixTimestamp",  # not declared as the created column here
+        "price": "Float64",
+        "volume": "Int64",
+        "label": "String",
+        "active": "Bool",
+    }
+
+    offline = DuckDBAsofOfflineStore()
+    offline.validate_data_source(store.config, source)
+    with pytest.raises(ValueError, match="not in the source"):
+        offline.validate_data_source(
+            store.config, FileSource(path="zone_stats.parquet", timestamp_field="ts")
+        )
+    with pytest.raises(FileNotFoundError, match=r"missing\.parquet"):
+        offline.validate_data_source(
+            store.config, FileSource(path="missing.parquet", timestamp_field="event_timestamp")
+        )
