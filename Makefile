@@ -50,6 +50,10 @@ test: $(STAMP) ## Run every test (unit, integration, services)
 test-unit: $(STAMP) ## Run the fast unit tests only
 	$(BIN)/python -m pytest -m "not integration and not services"
 
+.PHONY: bench
+bench: $(STAMP) ## Run every benchmark (figures go to BENCHMARKS.md); QUICK=1 for the CI variant
+	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

@@ -17,6 +17,8 @@ from fti.settings import Settings
 app = typer.Typer(help="fti-platform: feature, training and inference pipelines.", no_args_is_help=True)
 features_app = typer.Typer(help="Feature pipelines.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
+# Command groups of later pipelines live in fti/commands/<group>.py (heavy imports inside the
+# commands) and are registered here, one line each.
 console = Console(stderr=True)
 out = Console()
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     prefect_startup_timeout_s: int = 120
 
+    # MLflow: empty means the embedded default, SQLite + artifacts under state_dir/mlflow.
+    mlflow_tracking_uri: str = Field("", description="MLflow tracking server URI (production)")
+
     # Derived locations: one tree under state_dir, nothing in $HOME or /tmp.
     @property
     def raw_dir(self) -> Path:
@@ -67,6 +70,13 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.state_dir / "runs"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI: the server in production, SQLite in the state folder else."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.mlflow_dir / 'mlflow.db').resolve()}"
 
     def process_env(self) -> dict[str, str]:
         """Environment the tools read before they are imported (telemetry off, homes inside)."""

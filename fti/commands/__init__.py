@@ -1,0 +1,1 @@
+"""Command groups of the `fti` CLI, one module per pipeline."""
