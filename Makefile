@@ -13,6 +13,9 @@ STAMP := $(VENV)/.installed
 export UV_CACHE_DIR := $(CURDIR)/.cache/uv
 export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
 export UV_NO_PROGRESS := 1
+# Temporary files of every tool (pytest, uv, Feast) stay inside the project too.
+export TMPDIR := $(CURDIR)/.cache/tmp
+$(shell mkdir -p $(CURDIR)/.cache/tmp)
 include telemetry.env
 export
 

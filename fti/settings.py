@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     )
     prefect_startup_timeout_s: int = 120
 
+    # Production profile: the services behind feature_store.production.yaml.
+    registry_url: str = Field(
+        "", description="SQLAlchemy URL of Feast's SQL registry, postgresql+psycopg://..."
+    )
+    redis_connection: str = Field(
+        "", description="Feast Redis connection string, host:port[,db=N][,password=...]"
+    )
+
     # MLflow: empty means the embedded default, SQLite + artifacts under state_dir/mlflow.
     mlflow_tracking_uri: str = Field("", description="MLflow tracking server URI (production)")
 
@@ -88,6 +96,7 @@ class Settings(BaseSettings):
         env.update(
             {
                 "FTI_STATE_DIR": str(self.state_dir),
+
                 "PREFECT_HOME": str(self.prefect_home),
                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(
                     self.prefect_startup_timeout_s
@@ -95,12 +104,23 @@ class Settings(BaseSettings):
                 "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
                 "GX_HOME": str(self.state_dir / "gx"),
                 "MPLCONFIGDIR": str(self.state_dir / "cache" / "matplotlib"),
+                # Feast makes a Prometheus folder in /tmp at import unless this names one.
+                "PROMETHEUS_MULTIPROCESS_DIR": str(self.state_dir / "cache" / "prometheus"),
             }
         )
+        # Service locations only when configured: an empty value must read as "unset".
+        for key, value in (
+            ("FTI_REGISTRY_URL", self.registry_url),
+            ("FTI_REDIS_CONNECTION", self.redis_connection),
+        ):
+            if value:
+                env[key] = value
         return env
 
     def apply_process_env(self) -> None:
         """Export process_env() unless the caller already chose a value."""
-        for key, value in self.process_env().items():
+        env = self.process_env()
+        for key, value in env.items():
             os.environ.setdefault(key, value)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for key in ("MPLCONFIGDIR", "PROMETHEUS_MULTIPROCESS_DIR"):
+            Path(os.environ[key]).mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from fti.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,3 +37,31 @@ def shared_data() -> Path:
     if not (path / "entsoe_day_ahead").is_dir():
         skip_or_fail(f"real data not found at {path} (set FTI_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A fresh state folder, exported as FTI_STATE_DIR for the flows of this module."""
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("FTI_STATE_DIR")
+    os.environ["FTI_STATE_DIR"] = str(path)
+    try:
+        yield Settings(state_dir=path)
+    finally:
+        if old is None:
+            os.environ.pop("FTI_STATE_DIR", None)
+        else:
+            os.environ["FTI_STATE_DIR"] = old
+
+

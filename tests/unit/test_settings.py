@@ -37,3 +37,20 @@ def test_unset_placeholder_fails_loudly(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("FTI_STATE_DIR", raising=False)
     with pytest.raises(ConfigError, match="FTI_STATE_DIR"):
         render_config(s)
+
+
+def test_production_profile_needs_its_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FTI_REGISTRY_URL", raising=False)
+    monkeypatch.delenv("FTI_REDIS_CONNECTION", raising=False)
+    s = Settings(state_dir=tmp_path, profile="production")
+    with pytest.raises(ConfigError, match="FTI_REDIS_CONNECTION, FTI_REGISTRY_URL"):
+        render_config(s)
+    s = Settings(
+        state_dir=tmp_path,
+        profile="production",
+        registry_url="postgresql+psycopg://u@127.0.0.1:5432/fti",
+        redis_connection="127.0.0.1:6379,db=3",
+    )
+    config = render_config(s)
+    assert config["registry"]["path"] == "postgresql+psycopg://u@127.0.0.1:5432/fti"
+    assert config["online_store"] == {"type": "redis", "connection_string": "127.0.0.1:6379,db=3"}
