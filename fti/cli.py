@@ -128,7 +128,7 @@ def _print_status(settings: Settings, as_json: bool = False) -> None:
             "-" if r.freshness_hours is None else f"{r.freshness_hours:,.1f}",
             f"{r.online_entities:,}",
         )
-    out.print(table, width=max(out.width, 100))  # legible in a pipe, whose default is 80
+    Console(width=max(out.width, 100)).print(table)  # legible in a pipe, whose default is 80
 
 
 @app.command()
