@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="Rooms per hotel; empty uses the built-in defaults"
     )
     prefect_startup_timeout_s: int = 120
+    landing_dir: Path | None = Field(
+        None, description="Where new raw files arrive (<source>/ subfolders); default state/landing"
+    )
 
     # Production profile: the services behind feature_store.production.yaml.
     registry_url: str = Field(
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
     @property
     def raw_dir(self) -> Path:
         return self.state_dir / "raw"
+
+    @property
+    def landing(self) -> Path:
+        return self.landing_dir or self.state_dir / "landing"
 
     @property
     def lake_dir(self) -> Path:
