@@ -140,6 +140,17 @@ def status(
 
 
 @app.command()
+def serve() -> None:
+    """Serve every scheduled deployment (feature pipelines, training, inference) from here."""
+    settings = _settings()
+    from flows.deployments import SCHEDULES, serve as serve_all
+
+    for s in SCHEDULES:
+        console.print(f"{s.name}: {settings.schedules.get(s.name, s.cron)} ({s.timezone})")
+    serve_all(settings)
+
+
+@app.command()
 def env() -> None:
     """Print the environment for using Feast directly: eval "$(fti env)"."""
     for key, value in Settings().process_env().items():

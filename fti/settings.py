@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="Rooms per hotel; empty uses the built-in defaults"
     )
     prefect_startup_timeout_s: int = 120
+    schedules: dict[str, str] = Field(
+        default_factory=dict, description="Cron overrides by deployment name (JSON object)"
+    )
     landing_dir: Path | None = Field(
         None, description="Where new raw files arrive (<source>/ subfolders); default state/landing"
     )

@@ -1,0 +1,92 @@
+"""Schedules: one Prefect deployment per pipeline, served from one process by `fti serve`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fti.settings import Settings
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A deployment: which flow, when (cron in an explicit time zone), with which parameters."""
+
+    name: str
+    flow: str  # "module:function"
+    cron: str
+    timezone: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    # Nord Pool publishes the next day's day-ahead prices around 12:45-13:00 CET.
+    Schedule(
+        "feature-pipeline-prices",
+        "flows.feature_pipeline:feature_pipeline_flow",
+        "30 13 * * *",
+        "Europe/Stockholm",
+        {"source": "prices"},
+        "Day-ahead prices after publication: ingest, features, materialize",
+    ),
+    # The hotels are in Portugal; the booking export of the previous day is ready at night.
+    Schedule(
+        "feature-pipeline-bookings",
+        "flows.feature_pipeline:feature_pipeline_flow",
+        "0 6 * * *",
+        "Europe/Lisbon",
+        {"source": "bookings"},
+        "Yesterday's bookings: ingest, companions, features, materialize",
+    ),
+    # SMHI's daily values (temperature at 00 UTC, precipitation at 06 UTC) are in by 08:00.
+    Schedule(
+        "feature-pipeline-weather",
+        "flows.feature_pipeline:feature_pipeline_flow",
+        "0 8 * * *",
+        "Europe/Stockholm",
+        {"source": "weather"},
+        "SMHI observations: ingest, features, materialize",
+    ),
+)
+
+
+def _load(target: str) -> Any:
+    import importlib
+
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build(settings: Settings) -> list[RunnerDeployment]:
+    """Runner deployments for `prefect.serve`; settings.schedules overrides crons by name."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    out = []
+    for s in SCHEDULES:
+        cron = settings.schedules.get(s.name, s.cron)
+        flow = _load(s.flow)
+        out.append(
+            flow.to_deployment(
+                name=s.name,
+                schedules=[Cron(cron, timezone=s.timezone)],
+                parameters=s.parameters,
+                description=s.description,
+                tags=["fti", settings.profile],
+                # Import by module (flows.x), never as a script: features/ and flows/features.py
+                # would otherwise shadow each other on sys.path.
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return out
+
+
+def serve(settings: Settings) -> None:
+    """Serve every deployment from this process until interrupted."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*build(settings))

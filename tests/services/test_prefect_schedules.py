@@ -1,0 +1,94 @@
+"""Deployments served by `fti serve` run on their schedule against a real Prefect server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services.servers import Server, free_port, start
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
+    """A Prefect server on a free port with its database on PostgreSQL, as in production."""
+    port = free_port()
+    env = {
+        "PREFECT_HOME": str(tmp_path / "prefect-server"),
+        "PREFECT_API_DATABASE_CONNECTION_URL": pg_url.replace("+psycopg", "+asyncpg"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": "",
+    }
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    server = start(command, env, f"http://127.0.0.1:{port}/api", "/health", tmp_path / "prefect.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def _runs(api: str, deployment: str) -> tuple[list[str], list[str]]:
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    async with PrefectClient(api=api) as client:
+        deployments = await client.read_deployments()
+        schedules = [
+            f"{d.name} {s.schedule.cron} {s.schedule.timezone}"
+            for d in deployments
+            for s in d.schedules
+        ]
+        runs = await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment]))
+        )
+        return schedules, [r.state_type.value for r in runs if r.state_type]
+
+
+def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: Server) -> None:
+    from features.synthetic import SyntheticSpec, generate_raw
+
+    state = tmp_path / "state"
+    generate_raw(tmp_path / "raw", SyntheticSpec.sized("tiny"))
+    landing = state / "landing" / "weather"
+    landing.mkdir(parents=True)
+    for path in (tmp_path / "raw" / "smhi_weather").glob("*.csv"):
+        (landing / path.name).write_bytes(path.read_bytes())
+
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server.url,
+        "PREFECT_HOME": str(tmp_path / "prefect-client"),
+        "FTI_STATE_DIR": str(state),
+        "FTI_SCHEDULES": json.dumps({"feature-pipeline-weather": "* * * * *"}),
+    }
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).parent / "fti"), "serve"],
+        env=env,
+        stdout=(tmp_path / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        states: list[str] = []
+        while time.monotonic() < deadline:
+            schedules, states = asyncio.run(_runs(prefect_server.url, "feature-pipeline-weather"))
+            if "COMPLETED" in states or "FAILED" in states or "CRASHED" in states:
+                break
+            time.sleep(3)
+        log = (tmp_path / "serve.log").read_text()[-3000:]
+        assert "COMPLETED" in states, f"runs {states}; serve log: {log}"
+        assert "feature-pipeline-prices 30 13 * * * Europe/Stockholm" in schedules
+        assert "feature-pipeline-weather * * * * * Europe/Stockholm" in schedules
+        assert any((state / "offline" / "weather_daily").rglob("*.parquet"))
+    finally:
+        os.killpg(serve.pid, 15)
+        serve.wait(timeout=30)
