@@ -18,7 +18,12 @@ class Settings(BaseSettings):
     """Infrastructure settings. Nothing here is read at import time: build one with Settings()."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FTI_", env_file=".env", env_file_encoding="utf-8", extra="forbid"
+        env_prefix="FTI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        # .env is shared with docker compose: only FTI_* keys are ours (an unknown one is an error).
+        dotenv_filtering="match_prefix",
     )
 
     profile: Literal["local", "production"] = Field(
