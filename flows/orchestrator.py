@@ -14,7 +14,11 @@ from flows.ingestion import ingestion_flow
 from flows.materialize import materialize_flow
 from fti.settings import Settings
 
-RAW_FOLDERS = {"prices": "entsoe_day_ahead", "bookings": "hotel_bookings", "weather": "smhi_weather"}
+RAW_FOLDERS = {
+    "prices": "entsoe_day_ahead",
+    "bookings": "hotel_bookings",
+    "weather": "smhi_weather",
+}
 
 
 @task(name="generate-synthetic-raw")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +14,9 @@ from rich.console import Console
 
 from fti.settings import Settings
 
-app = typer.Typer(help="fti-platform: feature, training and inference pipelines.", no_args_is_help=True)
+app = typer.Typer(
+    help="fti-platform: feature, training and inference pipelines.", no_args_is_help=True
+)
 features_app = typer.Typer(help="Feature pipelines.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 # Command groups of later pipelines live in fti/commands/<group>.py (heavy imports inside the
@@ -23,7 +25,7 @@ console = Console(stderr=True)
 out = Console()
 
 
-class SourceName(str, Enum):
+class SourceName(StrEnum):
     prices = "prices"
     bookings = "bookings"
     weather = "weather"
@@ -42,7 +44,9 @@ def _fail(message: str) -> None:
 
 @app.command()
 def run(
-    data: Annotated[str, typer.Option(help="synthetic (seeded generator) or real (shared data)")] = "",
+    data: Annotated[
+        str, typer.Option(help="synthetic (seeded generator) or real (shared data)")
+    ] = "",
     size: Annotated[str, typer.Option(help="Synthetic size: tiny, small or default")] = "",
 ) -> None:
     """Run the whole platform end to end (what `make run` calls)."""
@@ -79,6 +83,45 @@ def ingest(
     out.print_json(data=summary)
 
 
+@features_app.command("list")
+def features_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Every feature in the registry with its type, sensitivity class, owner and description."""
+    settings = _settings()
+    from fti.store import load_definitions
+
+    rows = [
+        {
+            "feature": f"{fv.name}:{field.name}",
+            "dtype": str(field.dtype),
+            "sensitivity": field.tags.get("sensitivity", "unclassified"),
+            "owner": fv.owner,
+            "description": field.description,
+        }
+        for fv in sorted(load_definitions().feature_views, key=lambda v: v.name)
+        for field in sorted(fv.schema, key=lambda f: f.name)
+    ]
+    del settings
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title="features")
+    for col in ("feature", "dtype", "sensitivity", "owner", "description"):
+        table.add_column(col, no_wrap=col != "description")
+    for r in rows:
+        style = {"protected": "red", "personal": "yellow"}.get(r["sensitivity"], "")
+        table.add_row(
+            *(r[c] for c in ("feature", "dtype")),
+            f"[{style}]{r['sensitivity']}[/]" if style else r["sensitivity"],
+            r["owner"],
+            r["description"],
+        )
+    Console(width=max(out.width, 140)).print(table)
+
+
 @features_app.command("backfill")
 def features_backfill(
     start: Annotated[datetime, typer.Option(help="First event time (UTC) to recompute")],
@@ -96,7 +139,9 @@ def features_backfill(
 
 @app.command()
 def materialize(
-    end: Annotated[datetime | None, typer.Option(help="Materialize up to this time (default now)")] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="Materialize up to this time (default now)")
+    ] = None,
     full: Annotated[bool, typer.Option(help="From the beginning instead of incrementally")] = False,
 ) -> None:
     """Load the latest feature values into the online store (incremental)."""
@@ -143,7 +188,8 @@ def status(
 def serve() -> None:
     """Serve every scheduled deployment (feature pipelines, training, inference) from here."""
     settings = _settings()
-    from flows.deployments import SCHEDULES, serve as serve_all
+    from flows.deployments import SCHEDULES
+    from flows.deployments import serve as serve_all
 
     for s in SCHEDULES:
         console.print(f"{s.name}: {settings.schedules.get(s.name, s.cron)} ({s.timezone})")

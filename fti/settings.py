@@ -111,7 +111,6 @@ class Settings(BaseSettings):
         env.update(
             {
                 "FTI_STATE_DIR": str(self.state_dir),
-
                 "PREFECT_HOME": str(self.prefect_home),
                 "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(
                     self.prefect_startup_timeout_s

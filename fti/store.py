@@ -37,7 +37,9 @@ def render_config(settings: Settings, env: dict[str, str] | None = None) -> dict
     text = path.read_text()
     missing = sorted({m for m in _PLACEHOLDER.findall(text) if not values.get(m)})
     if missing:
-        raise ConfigError(f"{path.name}: unset variable(s) {', '.join(missing)}; set them or use .env")
+        raise ConfigError(
+            f"{path.name}: unset variable(s) {', '.join(missing)}; set them or use .env"
+        )
     rendered = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
     data: dict[str, Any] = yaml.safe_load(rendered)
     return data

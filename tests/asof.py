@@ -18,7 +18,9 @@ def asof_join(
     """For each entity row, the feature row with the same keys and the latest time <= its time."""
     entity_keys = list(entity_keys or keys)
     left = entity_df.reset_index(drop=True).assign(_row=lambda d: range(len(d)))
-    left = left.assign(_ts=pd.to_datetime(left["event_timestamp"], utc=True).astype("datetime64[ns, UTC]"))
+    left = left.assign(
+        _ts=pd.to_datetime(left["event_timestamp"], utc=True).astype("datetime64[ns, UTC]")
+    )
     right = features[[*keys, "event_timestamp", *columns]].rename(
         columns={**dict(zip(keys, entity_keys, strict=True)), "event_timestamp": "_fts"}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ def test_rerun_changes_nothing(run: dict[str, Any], state: Settings) -> None:
         )
 
 
-def test_online_store_serves_the_latest_offline_values(run: dict[str, Any], state: Settings) -> None:
+def test_online_store_serves_the_latest_offline_values(
+    run: dict[str, Any], state: Settings
+) -> None:
     from fti.store import open_store
 
     store = open_store(state)
@@ -104,7 +107,9 @@ def test_cancellation_service_equals_brute_force_asof(run: dict[str, Any], state
             )
 
 
-def test_new_batch_is_processed_incrementally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_batch_is_processed_incrementally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ingest batch A, then batch B with a windowed feature run: same features as all at once."""
     from features.synthetic import SyntheticSpec, generate_raw
     from flows.features import features_flow
@@ -132,3 +137,31 @@ def test_new_batch_is_processed_incrementally(tmp_path: Path, monkeypatch: pytes
     ingestion_flow("prices", [str(tmp_path / "raw" / "all" / "entsoe_day_ahead")])
     features_flow(groups=["prices"])
     pd.testing.assert_frame_equal(incremental, prices(tmp_path / "full"))
+
+
+def test_online_store_holds_only_derived_personal_features(
+    run: dict[str, Any], state: Settings
+) -> None:
+    """Raw personal data (dates of birth, web-session histories) never reaches the online store."""
+    guests = lake.read_table(LAKE["guests"].root(state))
+    sessions = lake.read_table(LAKE["sessions"].root(state))
+    con = sqlite3.connect(state.feast_dir / "online_store.db")
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        names: set[str] = set()
+        blobs: list[bytes] = []
+        for table in tables:
+            for name, value in con.execute(f'SELECT feature_name, value FROM "{table}"'):
+                names.add(name)
+                blobs.append(bytes(value))
+    finally:
+        con.close()
+    assert names, "the online store is empty"
+    assert not {"date_of_birth", "pages", "country", "session_id"} & names
+    assert {"age_band", "session_emb_0", "country_other"} <= names
+    # Not even as a value: no date of birth and no page sequence appears in any stored bytes.
+    stored = b"\n".join(blobs)
+    for dob in pd.to_datetime(guests["date_of_birth"]).dt.strftime("%Y-%m-%d").head(200):
+        assert dob.encode() not in stored
+    for pages in sessions["pages"].head(200):
+        assert str(pages).encode() not in stored

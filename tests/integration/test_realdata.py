@@ -35,7 +35,9 @@ def ingested(state: Settings, shared_data: Path) -> dict[str, Any]:
     return summary
 
 
-def test_prices_have_no_gap_and_no_duplicate_hour(ingested: dict[str, Any], state: Settings) -> None:
+def test_prices_have_no_gap_and_no_duplicate_hour(
+    ingested: dict[str, Any], state: Settings
+) -> None:
     prices = lake.read_table(LAKE["prices"].root(state))
     assert set(prices["zone"]) == {"SE1", "SE2", "SE3", "SE4"}
     for zone, frame in prices.groupby("zone"):
@@ -117,7 +119,11 @@ def test_full_history_retrieval_equals_asof(ingested: dict[str, Any], state: Set
         np.testing.assert_array_equal(got[column].to_numpy(), expected[column].to_numpy())
     daily = lake.read_table(FEATURES["weather_daily"].root(state))
     expected = asof_join(
-        entity_df, daily, ["station_id"], ["temperature_c"], pd.Timedelta(days=3),
+        entity_df,
+        daily,
+        ["station_id"],
+        ["temperature_c"],
+        pd.Timedelta(days=3),
         entity_keys=["weather_station_id"],
     )
     np.testing.assert_array_equal(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -38,10 +39,8 @@ class Server:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=10)
 
 
@@ -67,7 +66,9 @@ def start(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
         try:
             with urllib.request.urlopen(url + health_path, timeout=2) as response:
                 if response.status == 200:

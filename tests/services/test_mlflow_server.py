@@ -36,11 +36,21 @@ def mlflow_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     command = [
-        str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", pg_url,
-        "--artifacts-destination", str(tmp_path / "artifacts"), "--serve-artifacts",
-        "--workers", "1",
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--app-name",
+        "basic-auth",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        pg_url,
+        "--artifacts-destination",
+        str(tmp_path / "artifacts"),
+        "--serve-artifacts",
+        "--workers",
+        "1",
     ]
     server = start(command, env, f"http://127.0.0.1:{port}", "/health", tmp_path / "mlflow.log")
     try:

@@ -27,8 +27,18 @@ def prefect_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
         "PREFECT_API_URL": "",
     }
     bin_dir = Path(sys.executable).parent
-    command = [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    server = start(command, env, f"http://127.0.0.1:{port}/api", "/health", tmp_path / "prefect.log")
+    command = [
+        str(bin_dir / "prefect"),
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    server = start(
+        command, env, f"http://127.0.0.1:{port}/api", "/health", tmp_path / "prefect.log"
+    )
     try:
         yield server
     finally:

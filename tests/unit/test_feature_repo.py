@@ -80,8 +80,14 @@ def test_every_field_is_documented_and_classified(definitions) -> None:  # type:
 
 def test_outcomes_and_raw_personal_data_are_never_features(definitions) -> None:  # type: ignore[no-untyped-def]
     forbidden = {
-        "is_canceled", "reservation_status", "reservation_status_date",
-        "date_of_birth", "pages", "booking_changes", "assigned_room_type", "days_in_waiting_list",
+        "is_canceled",
+        "reservation_status",
+        "reservation_status_date",
+        "date_of_birth",
+        "pages",
+        "booking_changes",
+        "assigned_room_type",
+        "days_in_waiting_list",
     }
     for fv in definitions.feature_views:
         assert not forbidden & {f.name for f in fv.schema}, fv.name
@@ -92,7 +98,7 @@ def test_embedding_dimension_matches_the_reducer(definitions) -> None:  # type: 
 
     from features.guests import SessionReducer
 
-    assert feature_views.EMBEDDING_DIM == SessionReducer().dim
+    assert SessionReducer().dim == feature_views.EMBEDDING_DIM
 
 
 def test_feature_services_name_existing_views(definitions) -> None:  # type: ignore[no-untyped-def]

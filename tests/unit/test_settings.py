@@ -39,7 +39,9 @@ def test_unset_placeholder_fails_loudly(tmp_path: Path, monkeypatch: pytest.Monk
         render_config(s)
 
 
-def test_production_profile_needs_its_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_profile_needs_its_services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("FTI_REGISTRY_URL", raising=False)
     monkeypatch.delenv("FTI_REDIS_CONNECTION", raising=False)
     s = Settings(state_dir=tmp_path, profile="production")
