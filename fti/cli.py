@@ -196,6 +196,43 @@ def serve() -> None:
     serve_all(settings)
 
 
+class UiName(StrEnum):
+    mlflow = "mlflow"
+    prefect = "prefect"
+    feast = "feast"
+
+
+UI_PORTS = {"mlflow": 5000, "prefect": 4200, "feast": 8888}
+
+
+@app.command()
+def ui(
+    which: Annotated[UiName, typer.Argument(help="Which UI to open on the local state folder")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (default per UI)")] = 0,
+) -> None:
+    """Start the MLflow, Prefect or Feast UI on 127.0.0.1 against this platform's state."""
+    import os
+
+    settings = _settings()
+    port = port or UI_PORTS[which.value]
+    bin_dir = Path(sys.executable).parent
+    host = "127.0.0.1"
+    if which is UiName.mlflow:
+        uri = settings.tracking_uri
+        command = [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", uri]
+        command += ["--host", host, "--port", str(port)]
+    elif which is UiName.prefect:
+        command = [str(bin_dir / "prefect"), "server", "start", "--host", host]
+        command += ["--port", str(port)]
+    else:
+        from fti.settings import FEATURE_REPO
+
+        os.chdir(FEATURE_REPO)
+        command = [str(bin_dir / "feast"), "ui", "-h", host, "-p", str(port)]
+    console.print(f"{which.value} UI on http://{host}:{port} (Ctrl-C stops it)")
+    os.execv(command[0], command)
+
+
 @app.command()
 def env() -> None:
     """Print the environment for using Feast directly: eval "$(fti env)"."""
