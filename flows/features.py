@@ -1,4 +1,9 @@
-"""Feature pipeline: lake tables turned into the offline feature tables Feast serves."""
+"""Feature pipeline: lake tables turned into the offline feature tables Feast serves.
+
+Every feature table of a run is validated with its view's suite before anything is written;
+the window replacements of all tables are staged and committed together (validation/run.py).
+A rejected table fails the run and leaves the offline store exactly as it was.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from fti import lake
 from fti.settings import Settings
-from fti.tables import FEATURES, LAKE
+from fti.tables import LAKE
+from validation.run import GateRun
 
 # Feature views computed together because they share their input.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -103,13 +109,33 @@ def compute_feature_group(
     return compute_group(group, Settings(state_dir=state_dir), start, end)
 
 
+@task(name="validate-feature-table", cache_policy=NO_CACHE)
+def validate_feature_table(
+    run: GateRun, name: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Validate one feature table of the window; returns the rows the gate lets through."""
+    from validation.suites import REFERENCES
+
+    references = {
+        ref: lake.read_table(LAKE[table].root(run.settings))
+        for ref, table in REFERENCES.get(name, {}).items()
+    }
+    decision = run.check(name, frame, kind="feature", references=references, window=(start, end))
+    return decision.write
+
+
 @task(name="write-offline-features", cache_policy=NO_CACHE)
 def write_offline_features(
-    name: str, frame: pd.DataFrame, state_dir: str, start: pd.Timestamp, end: pd.Timestamp
+    run: GateRun, name: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
 ) -> int:
-    table = FEATURES[name]
-    root = table.root(Settings(state_dir=state_dir))
-    return lake.replace_window(frame, root, table.time_column, start, end, table.partition, table.key)
+    """Stage the replacement of the window's rows (committed with the run)."""
+    return run.replace_window(name, frame, start, end)
+
+
+@task(name="commit-run", cache_policy=NO_CACHE)
+def commit_run(run: GateRun) -> dict[str, Any]:
+    lake.fault_point("flow.commit")
+    return run.finish()
 
 
 @flow(name="features", flow_run_name="features-{groups}")
@@ -117,21 +143,45 @@ def features_flow(
     groups: list[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> dict[str, Any]:
+) -> Any:
     """Recompute the feature tables for [start, end): a backfill and a scheduled run alike.
 
-    The window's rows are replaced, so running a window twice leaves the same rows.
+    The window's rows are replaced, so running a window twice leaves the same rows. Every table
+    passes the gate first; if one is rejected nothing is written and the run ends Failed.
     """
+    from flows.ingestion import _flow_run_id, gate_failure
+    from validation.runcard import publish
+
     settings = Settings()
     lo, hi = _bounds(start, end)
-    written: dict[str, int] = {}
     for group in groups or list(GROUPS):
         if group not in GROUPS:
             raise ValueError(f"unknown feature group {group!r}; choose from {', '.join(GROUPS)}")
-        tables = compute_feature_group(group, str(settings.state_dir), lo, hi)
-        for name, frame in tables.items():
-            written[name] = write_offline_features(name, frame, str(settings.state_dir), lo, hi)
-    return {"window": [str(lo), str(hi)], "rows": written}
+    run = GateRun(settings, "features", _flow_run_id())
+    written: dict[str, int] = {}
+    try:
+        computed: dict[str, pd.DataFrame] = {}
+        for group in groups or list(GROUPS):
+            computed.update(compute_feature_group(group, str(settings.state_dir), lo, hi))
+        passed = {
+            name: validate_feature_table(run, name, frame, lo, hi)
+            for name, frame in computed.items()
+        }
+        if not run.failed:
+            for name, frame in passed.items():
+                written[name] = write_offline_features(run, name, frame, lo, hi)
+        report = commit_run(run)
+    except BaseException:
+        run.abort()
+        raise
+    publish(report, "features")
+    if report["failed"]:
+        return gate_failure(report, run.error())
+    return {
+        "window": [str(lo), str(hi)],
+        "rows": written,
+        "validation": {k: report[k] for k in ("run_id", "rows_written", "quarantine")},
+    }
 
 
 if __name__ == "__main__":

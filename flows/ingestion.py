@@ -1,4 +1,11 @@
-"""Ingestion pipeline: raw files (prices, bookings, weather) parsed into the lake tables."""
+"""Ingestion pipeline: raw files (prices, bookings, weather) gated and parsed into the lake tables.
+
+Every file is a batch: read by its reader, validated by its source's suite, decided by the
+source's policy (validation/gate.py), and staged. Nothing reaches the lake before the run
+commits, and the run commits everything or (if a batch was rejected or a file unreadable) only
+the quarantine entries and validation records: the flow run then ends Failed with the one-line
+reason `<file>: <problem> (<where>)`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,15 @@ from typing import Any, Literal
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.states import Failed
 
-from features.common import ParseResult
-from fti import lake
+from features.common import ParseResult, RawFormatError
+from fti.lake import fault_point
 from fti.settings import Settings
-from fti.tables import LAKE
+from validation.run import GateRun
 
 Source = Literal["prices", "bookings", "weather"]
+TIME_COLUMN = {"prices": "ts", "bookings": "booking_time", "weather": "period_end"}
 
 
 def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -46,30 +55,56 @@ def expand(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+            out.extend(
+                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+            )
         else:
             out.append(path)
     return out
 
 
+def _flow_run_id() -> str | None:
+    try:
+        from prefect.runtime import flow_run
+
+        return str(flow_run.id) if flow_run.id else None
+    except Exception:
+        return None
+
+
 @task(name="parse-raw-file", cache_policy=NO_CACHE)
-def parse_raw_file(source: Source, path: Path) -> ParseResult:
-    result = parse(source, path)
+def parse_raw_file(source: Source, path: Path) -> ParseResult | RawFormatError:
+    """The parsed file, or its one-line format error (returned, not raised: it is data here)."""
+    try:
+        result = parse(source, path)
+    except RawFormatError as err:
+        _log().error("%s", err)
+        return err
     if not result.dropped.empty:
-        _log().info("%s: kept %d rows, dropped %s", path.name, len(result.frame), result.dropped_by_reason)
+        _log().info(
+            "%s: kept %d rows, dropped %s", path.name, len(result.frame), result.dropped_by_reason
+        )
     return result
 
 
+@task(name="validate-raw-batch", cache_policy=NO_CACHE)
+def validate_raw_batch(
+    run: GateRun, source: Source, path: Path, result: ParseResult
+) -> pd.DataFrame:
+    """Validate one parsed file with its source's suite; returns the rows the gate lets through."""
+    decision = run.check(source, result.frame, kind="lake", source=path, dropped=result.dropped)
+    return decision.write
+
+
 @task(name="write-lake-table", cache_policy=NO_CACHE)
-def write_lake_table(name: str, frame: pd.DataFrame, state_dir: Path) -> int:
-    table = LAKE[name]
-    settings = Settings(state_dir=state_dir)
-    return lake.upsert(frame, table.root(settings), table.key, table.partition, sort=table.key)
+def write_lake_table(run: GateRun, name: str, frame: pd.DataFrame) -> int:
+    """Stage an upsert of rows into a lake table (visible to this run, committed at the end)."""
+    return run.write_lake(name, frame)
 
 
 @task(name="generate-guest-companions", cache_policy=NO_CACHE)
-def generate_guest_companions(state_dir: Path, seed: int) -> dict[str, int]:
-    """Guests and web sessions for every booking in the lake, written as raw files, then parsed."""
+def generate_guest_companions(run: GateRun, seed: int, new: pd.DataFrame) -> dict[str, int]:
+    """Guests and web sessions for every booking, written as raw files, parsed, gated, staged."""
     from features.guests import (
         generate_companions,
         read_guests,
@@ -78,53 +113,109 @@ def generate_guest_companions(state_dir: Path, seed: int) -> dict[str, int]:
         write_sessions_jsonl,
     )
 
-    settings = Settings(state_dir=state_dir)
-    bookings = lake.read_table(LAKE["bookings"].root(settings))
+    settings = run.settings
+    bookings = pd.concat([run.read_lake("bookings"), new], ignore_index=True)
+    bookings = bookings.drop_duplicates("booking_id", keep="last").reset_index(drop=True)
+    if "guest_id" in bookings:
+        bookings = bookings.drop(columns="guest_id")
     guests, sessions, guest_of_booking = generate_companions(bookings, seed=seed)
     raw = settings.raw_dir / "companions"
-    raw.mkdir(parents=True, exist_ok=True)
-    write_guests_csv(guests, raw / "guests.csv")
-    write_sessions_jsonl(sessions, raw / "sessions.jsonl")
-    # The companions go through the same parse path as any raw file.
-    guests = read_guests(raw / "guests.csv").frame
-    sessions = read_sessions(raw / "sessions.jsonl").frame
-    bookings["guest_id"] = bookings["booking_id"].map(guest_of_booking)
+    guests_csv = run.txn.put(raw / "guests.csv")
+    sessions_jsonl = run.txn.put(raw / "sessions.jsonl")
+    write_guests_csv(guests, guests_csv)
+    write_sessions_jsonl(sessions, sessions_jsonl)
+    # The companions go through the same parse path and gate as any raw file.
     out = {}
-    for name, frame in (("guests", guests), ("sessions", sessions), ("bookings", bookings)):
-        table = LAKE[name]
-        out[name] = lake.upsert(frame, table.root(settings), table.key, table.partition, table.key)
+    for name, reader, path in (
+        ("guests", read_guests, guests_csv),
+        ("sessions", read_sessions, sessions_jsonl),
+    ):
+        parsed = reader(path)
+        decision = run.check(name, parsed.frame, kind="lake", dropped=parsed.dropped)
+        out[name] = run.write_lake(name, decision.write)
+    bookings["guest_id"] = bookings["booking_id"].map(guest_of_booking)
+    out["bookings"] = run.write_lake("bookings", bookings)
     return out
 
 
+@task(name="commit-run", cache_policy=NO_CACHE)
+def commit_run(run: GateRun) -> dict[str, Any]:
+    """Swap every staged write in (or, after a rejection, only quarantine and records)."""
+    fault_point("flow.commit")
+    return run.finish()
+
+
+def gate_failure(report: dict[str, Any], error: Exception | None) -> Failed:
+    """The flow's Failed state: the one-line reason, the exception for callers to catch."""
+    message = str(error) if error else report.get("message") or "validation failed"
+    return Failed(message=message, data=error or RuntimeError(message))
+
+
 @flow(name="ingestion", flow_run_name="ingest-{source}")
-def ingestion_flow(source: Source, paths: list[str], seed: int = 0) -> dict[str, Any]:
-    """Parse raw files of one source into the lake; re-ingesting a file changes nothing."""
+def ingestion_flow(
+    source: Source,
+    paths: list[str],
+    seed: int = 0,
+    policy: str | None = None,
+    note: str | None = None,
+) -> Any:
+    """Gate raw files of one source into the lake; re-ingesting a file changes nothing.
+
+    `policy` overrides the source's gate policy for this run (``warn`` is how
+    `fti quarantine release --accept` writes an accepted batch; `note` records why).
+    """
+    from validation.runcard import publish
+
     settings = Settings()
     files = expand(paths)
     if not files:
         raise FileNotFoundError(f"no {source} files in {', '.join(paths)}")
+    overrides = {source: policy} if policy else {}
+    if policy and source == "bookings":
+        overrides.update(booking_labels=policy, guests=policy, sessions=policy)
+    run = GateRun(settings, "ingestion", _flow_run_id(), overrides=overrides, note=note)
     summary: dict[str, Any] = {"source": source, "files": len(files), "rows": 0, "dropped": {}}
-    frames = []
-    for path in files:
-        result = parse_raw_file(source, path)
-        frames.append(result.frame)
-        for reason, count in result.dropped_by_reason.items():
-            summary["dropped"][reason] = summary["dropped"].get(reason, 0) + count
-    frame = pd.concat(frames, ignore_index=True)
-    summary["rows"] = len(frame)
-    if source == "prices":
-        summary["window"] = [str(frame["ts"].min()), str(frame["ts"].max())]
-        write_lake_table("prices", frame, settings.state_dir)
-    elif source == "weather":
-        summary["window"] = [str(frame["period_end"].min()), str(frame["period_end"].max())]
-        write_lake_table("weather", frame, settings.state_dir)
-    else:
-        from features.bookings import booking_labels
+    try:
+        parsed: list[tuple[Path, ParseResult]] = []
+        for path in files:
+            result = parse_raw_file(source, path)
+            if isinstance(result, RawFormatError):
+                run.reader_error(source, path, result)
+                continue
+            parsed.append((path, result))
+            for reason, count in result.dropped_by_reason.items():
+                summary["dropped"][reason] = summary["dropped"].get(reason, 0) + count
+        frames = [result.frame for _, result in parsed]
+        if frames:
+            frame = pd.concat(frames, ignore_index=True)
+            summary["rows"] = len(frame)
+            column = TIME_COLUMN[source]
+            summary["window"] = [str(frame[column].min()), str(frame[column].max())]
+        passed = [validate_raw_batch(run, source, path, result) for path, result in parsed]
+        if not run.failed:
+            good = pd.concat(passed, ignore_index=True) if passed else pd.DataFrame()
+            if source == "bookings":
+                from features.bookings import booking_labels
 
-        summary["window"] = [str(frame["booking_time"].min()), str(frame["booking_time"].max())]
-        write_lake_table("bookings", frame, settings.state_dir)
-        write_lake_table("booking_labels", booking_labels(frame), settings.state_dir)
-        summary["companions"] = generate_guest_companions(settings.state_dir, seed)
+                if len(good):
+                    labels = booking_labels(good)
+                    decision = run.check("booking_labels", labels, kind="lake")
+                    write_lake_table(run, "booking_labels", decision.write)
+                    summary["companions"] = generate_guest_companions(run, seed, good)
+                else:
+                    summary["companions"] = {}
+            elif len(good):
+                write_lake_table(run, source, good)
+        report = commit_run(run)
+    except BaseException:
+        run.abort()
+        raise
+    summary["validation"] = {
+        k: report[k] for k in ("run_id", "rows_written", "rows_quarantined", "quarantine")
+    }
+    publish(report, "ingestion")
+    if report["failed"]:
+        return gate_failure(report, run.error())
     _log().info("ingested %s: %s", source, summary)
     return summary
 

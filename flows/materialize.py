@@ -1,13 +1,32 @@
-"""Materialization pipeline: the latest offline feature values loaded into the online store."""
+"""Materialization pipeline: the latest offline feature values gated into the online store.
+
+Before a view is loaded, the offline rows of its window (what Feast is about to load) pass the
+view's suite. Feast writes into private copies of the SQLite online store and the registry
+(validation/run.py stages them); the run commits them with one swap, so a failed validation, a
+failed write or a killed process leaves the online store exactly as it was.
+"""
 
 from __future__ import annotations
 
+import logging
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from prefect import flow, task
+from prefect.cache_policies import NONE as NO_CACHE
 
-from fti.settings import Settings
+from fti import lake
+from fti.settings import FEATURE_REPO, Settings
+from fti.tables import FEATURES, LAKE
+from validation.run import GateRun
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+log = logging.getLogger(__name__)
 
 # Late data: every incremental run starts this much before the previous end, so rows that
 # arrived after the last run but carry an older timestamp are still picked up.
@@ -15,37 +34,145 @@ OVERLAP = timedelta(hours=1)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
-@task(name="apply-feature-definitions", retries=2, retry_delay_seconds=[2, 10])
-def apply_feature_definitions(state_dir: str) -> list[str]:
-    from fti.store import apply_definitions, open_store
+def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
+    """A FeatureStore whose registry and online store are the run's private copies.
 
-    return apply_definitions(open_store(Settings(state_dir=state_dir)))
+    Returns (store, staged). Only file-based stores (the embedded SQLite default) can be
+    staged; with a server-based online store (Redis, PostgreSQL) the write goes directly to it
+    after validation, and only the gate, not the swap, protects it.
+    """
+    from feast import FeatureStore, RepoConfig
+
+    from fti.store import render_config
+
+    config = render_config(run.settings)
+    staged = True
+    for section in ("registry", "online_store"):
+        value = config.get(section)
+        path = value.get("path") if isinstance(value, dict) else None
+        kind = value.get("registry_type", "file") if section == "registry" else value.get("type")
+        if (path and kind in ("file", "sqlite")) or (
+            path and str(kind).endswith("SqliteOnlineStore")
+        ):
+            try:
+                value["path"] = str(run.stage_file(Path(path)))
+                continue
+            except ValueError:  # outside the state folder: cannot be staged
+                pass
+        staged = False
+    run.settings.feast_dir.mkdir(parents=True, exist_ok=True)
+    if not staged:
+        log.warning("online store or registry outside the state folder: not staged")
+    return FeatureStore(
+        config=RepoConfig(repo_path=FEATURE_REPO, **config), repo_path=str(FEATURE_REPO)
+    ), staged
 
 
-@task(name="materialize-feature-view", retries=2, retry_delay_seconds=[2, 10])
-def materialize_feature_view(state_dir: str, view: str, end: datetime, full: bool) -> dict[str, Any]:
-    from fti.store import open_store
+def close_store(store: FeatureStore) -> None:
+    """Close Feast's SQLite connection so the staged file is complete before the swap."""
+    with suppress(Exception):
+        online = store._get_provider().online_store  # type: ignore[attr-defined]
+        conn = getattr(online, "_conn", None)
+        if conn is not None:
+            conn.close()
+            online._conn = None
 
-    store = open_store(Settings(state_dir=state_dir))
-    fv = store.get_feature_view(view)
-    last = fv.most_recent_end_time
-    start = EARLIEST if full or last is None else last - OVERLAP
+
+@task(
+    name="apply-feature-definitions", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE
+)
+def apply_feature_definitions(store: FeatureStore) -> list[str]:
+    from fti.store import apply_definitions
+
+    return apply_definitions(store)
+
+
+def rows_to_load(settings: Settings, view: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """The offline rows of a view with start <= event_timestamp < end (what Feast loads from)."""
+    frame = lake.read_table(FEATURES[view].root(settings))
+    if frame.empty:
+        return frame
+    stamp = frame["event_timestamp"]
+    return frame[(stamp >= pd.Timestamp(start)) & (stamp < pd.Timestamp(end))].reset_index(
+        drop=True
+    )
+
+
+@task(name="validate-online-batch", cache_policy=NO_CACHE)
+def validate_online_batch(run: GateRun, view: str, start: datetime, end: datetime) -> bool:
+    """Validate what is about to be loaded; False when the gate rejects it."""
+    from validation.suites import REFERENCES
+
+    rows = rows_to_load(run.settings, view, start, end)
+    if rows.empty:
+        return True
+    references = {
+        ref: lake.read_table(LAKE[table].root(run.settings))
+        for ref, table in REFERENCES.get(view, {}).items()
+    }
+    decision = run.check(
+        view,
+        rows,
+        kind="online",
+        references=references,
+        window=(pd.Timestamp(start), pd.Timestamp(end)),
+    )
+    return not decision.rejected
+
+
+@task(
+    name="materialize-feature-view", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE
+)
+def materialize_feature_view(
+    store: FeatureStore, view: str, start: datetime, end: datetime
+) -> dict[str, Any]:
     store.materialize(start_date=start, end_date=end, feature_views=[view])
+    lake.fault_point("online.write")
     return {"view": view, "start": start.isoformat(), "end": end.isoformat()}
+
+
+@task(name="commit-run", cache_policy=NO_CACHE)
+def commit_run(run: GateRun) -> dict[str, Any]:
+    lake.fault_point("flow.commit")
+    return run.finish()
 
 
 @flow(name="materialize", flow_run_name="materialize-{end}")
 def materialize_flow(
     end: datetime | None = None, views: list[str] | None = None, full: bool = False
-) -> list[dict[str, Any]]:
+) -> Any:
     """Incremental by default: each view from its last materialized end (minus OVERLAP) to `end`."""
+    from flows.ingestion import _flow_run_id, gate_failure
+    from validation.runcard import publish
+
     settings = Settings()
     end = end or datetime.now(UTC)
-    names = apply_feature_definitions(str(settings.state_dir))
-    return [
-        materialize_feature_view(str(settings.state_dir), view, end, full)
-        for view in (views or names)
-    ]
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    run = GateRun(settings, "materialize", _flow_run_id())
+    out: list[dict[str, Any]] = []
+    try:
+        store, _ = staged_store(run)
+        try:
+            names = apply_feature_definitions(store)
+            plan = []
+            for view in views or names:
+                last = store.get_feature_view(view).most_recent_end_time
+                start = EARLIEST if full or last is None else last - OVERLAP
+                plan.append((view, start))
+                validate_online_batch(run, view, start, end)
+            if not run.failed:
+                out = [materialize_feature_view(store, view, start, end) for view, start in plan]
+        finally:
+            close_store(store)
+        report = commit_run(run)
+    except BaseException:
+        run.abort()
+        raise
+    publish(report, "materialize")
+    if report["failed"]:
+        return gate_failure(report, run.error())
+    return out
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ def platform_flow(
         summary["ingested"][source] = ingestion_flow(source, [str(raw / folder)], seed=seed)  # type: ignore[arg-type]
     summary["features"] = features_flow()
     summary["materialized"] = materialize_flow()
+    from flows.training import training_flow  # training reads what the feature flows wrote
+
+    summary["trained"] = {m: training_flow(m, seed=seed) for m in ("price", "cancellation")}
     return summary
 
 

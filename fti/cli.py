@@ -21,6 +21,8 @@ features_app = typer.Typer(help="Feature pipelines.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 # Command groups of later pipelines live in fti/commands/<group>.py (heavy imports inside the
 # commands) and are registered here, one line each.
+__import__("fti.commands.validation", fromlist=["register"]).register(app)  # validate, quarantine
+__import__("fti.commands.models", fromlist=["register"]).register(app)  # train, models
 console = Console(stderr=True)
 out = Console()
 
@@ -38,7 +40,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)  # one line
     raise typer.Exit(1)
 
 

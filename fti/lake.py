@@ -1,10 +1,26 @@
-"""Partitioned parquet tables under the state folder: idempotent upserts and window replacement."""
+"""Partitioned parquet tables under the state folder: idempotent upserts and window replacement.
+
+Every write of a flow run goes through a `Transaction`: the run writes into staged copies
+(hard-linked shadows of the tables it touches, copies of single files such as the SQLite online
+store), and a commit swaps them in with `os.replace`, journalled ahead so that a process killed
+at any point leaves the state as it was before the run once `recover` has run (every run starts
+with it). See `Transaction`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import filecmp
+import json
+import logging
 import os
+import shutil
+import signal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +55,7 @@ def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
+    fault_point("stage.write")
 
 
 def partition_file(root: Path, partition: str) -> Path:
@@ -61,7 +78,10 @@ def upsert(
     partition: Partitioner,
     sort: Sequence[str] | None = None,
 ) -> int:
-    """Insert or replace rows by key; re-writing the same rows changes nothing. Returns rows written."""
+    """Insert or replace rows by key; re-writing the same rows changes nothing.
+
+    Returns the number of rows written.
+    """
     if frame.empty:
         return 0
     parts = partition(frame)
@@ -110,3 +130,280 @@ def replace_window(
         merged = merged.sort_values(list(sort), kind="stable").reset_index(drop=True)
         _atomic_write(merged, path)
     return len(frame)
+
+
+# ---- transactions ----------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+# Test seam: FTI_FAULT_AT=<point> makes this process SIGKILL itself when it reaches that named
+# point (e.g. "stage.write", "txn.commit", "txn.swap.2", "txn.committed"). Used by the tests
+# that kill a run mid-write; never set in production.
+FAULT_ENV = "FTI_FAULT_AT"
+TXN_DIR = "txn"
+_JOURNAL = "journal.json"
+
+
+def fault_point(name: str) -> None:
+    """SIGKILL the current process if FTI_FAULT_AT names this point (a test seam)."""
+    if os.environ.get(FAULT_ENV) == name:
+        log.warning("fault point %s reached: killing process %d", name, os.getpid())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_json_atomic(path: Path, data: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _files(root: Path) -> Iterator[Path]:
+    """Regular files under root, skipping hidden temporaries (.name.tmp of an unfinished write)."""
+    if not root.exists():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same inode (an untouched hard link) or the same bytes."""
+    sa, sb = a.stat(), b.stat()
+    if (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev):
+        return True
+    return sa.st_size == sb.st_size and filecmp.cmp(a, b, shallow=False)
+
+
+@dataclass
+class Transaction:
+    """All writes of one run under `<state>/txn/<id>/stage`, swapped in by `commit`.
+
+    - `stage_dir(root)`: a shadow of a table folder (hard links of its files). The caller writes
+      it with `upsert` / `replace_window` and reads it back with `read_table` exactly as the
+      real table: a run reads its own writes, nothing outside sees them.
+    - `stage_file(path)`: a private copy of one file (the SQLite online store, the registry).
+    - `put(path)`: where to write a new file (validation records, quarantine entries).
+
+    `commit` writes the journal (every file to replace or delete, and whether it existed), then
+    for each file moves the current one to a backup and the staged one into place, marks the
+    journal committed and removes the folder. `recover` (run by `begin`, under the state lock)
+    undoes a commit that did not reach "committed" by moving the backups back, and discards
+    every uncommitted stage: after a kill at any point the state is as it was before the run.
+    """
+
+    state_dir: Path
+    id: str
+    _lock: int | None = None
+    _dirs: dict[str, Path] = field(default_factory=dict)
+    _files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.state_dir / TXN_DIR / self.id
+
+    @classmethod
+    def begin(cls, state_dir: Path, name: str = "run") -> Transaction:
+        """Take the state lock (one writer at a time), recover, and open a new stage."""
+        state_dir = Path(state_dir)
+        base = state_dir / TXN_DIR
+        base.mkdir(parents=True, exist_ok=True)
+        lock = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            recover(state_dir, locked=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            txn = cls(state_dir, f"{stamp}-{name}-{uuid.uuid4().hex[:8]}", lock)
+            (txn.folder / "stage").mkdir(parents=True)
+        except BaseException:
+            os.close(lock)
+            raise
+        return txn
+
+    def _rel(self, path: Path) -> str:
+        path = Path(path)
+        if path.is_absolute():
+            path = path.resolve().relative_to(self.state_dir.resolve())
+        return path.as_posix()
+
+    def staged_path(self, path: Path | str) -> Path:
+        return self.folder / "stage" / self._rel(Path(path))
+
+    def stage_dir(self, root: Path) -> Path:
+        """The shadow of a table folder (created on first use) to write and read in this run."""
+        rel = self._rel(root)
+        if rel not in self._dirs:
+            shadow = self.staged_path(rel)
+            shadow.mkdir(parents=True, exist_ok=True)
+            real = self.state_dir / rel
+            for path in _files(real):
+                target = shadow / path.relative_to(real)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, target)
+            self._dirs[rel] = shadow
+        return self._dirs[rel]
+
+    def stage_file(self, path: Path) -> Path:
+        """A private copy of one file (absent if the file does not exist yet)."""
+        rel = self._rel(path)
+        if rel not in self._files:
+            staged = self.staged_path(rel)
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            real = self.state_dir / rel
+            if real.exists():
+                shutil.copy2(real, staged)
+            self._files[rel] = staged
+        return self._files[rel]
+
+    def put(self, path: Path | str) -> Path:
+        """Where to write a new or replacing file that appears at `path` on commit."""
+        staged = self.stage_file(Path(path))
+        staged.unlink(missing_ok=True)
+        return staged
+
+    def append(self, path: Path | str, text: str) -> None:
+        """Append text to a file (e.g. a JSON-lines log) as part of the commit."""
+        staged = self.stage_file(Path(path))
+        with open(staged, "a", encoding="utf-8") as fh:
+            fh.write(text)
+
+    def drop(self, prefixes: Sequence[str]) -> None:
+        """Forget staged writes under these state-relative prefixes (e.g. the stores)."""
+        for rel in [r for r in (*self._dirs, *self._files) if r.startswith(tuple(prefixes))]:
+            path = self._dirs.pop(rel, None) or self._files.pop(rel)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+    def _plan(self) -> list[dict[str, object]]:
+        ops: list[dict[str, object]] = []
+        for rel, shadow in sorted(self._dirs.items()):
+            real = self.state_dir / rel
+            staged = {p.relative_to(shadow).as_posix(): p for p in _files(shadow)}
+            current = {p.relative_to(real).as_posix(): p for p in _files(real)}
+            for name, path in staged.items():
+                if name in current and _same_file(path, current[name]):
+                    continue
+                ops.append(
+                    {
+                        "target": f"{rel}/{name}",
+                        "staged": self._rel_txn(path),
+                        "existed": name in current,
+                    }
+                )
+            ops.extend(
+                {"target": f"{rel}/{name}", "staged": None, "existed": True}
+                for name in sorted(set(current) - set(staged))
+            )
+        for rel, staged_file in sorted(self._files.items()):
+            real = self.state_dir / rel
+            if not staged_file.exists():
+                continue
+            if real.exists() and _same_file(staged_file, real):
+                continue
+            ops.append(
+                {"target": rel, "staged": self._rel_txn(staged_file), "existed": real.exists()}
+            )
+        return ops
+
+    def _rel_txn(self, path: Path) -> str:
+        return path.relative_to(self.folder).as_posix()
+
+    def commit(self) -> int:
+        """Swap every staged change in; returns the number of files changed."""
+        ops = self._plan()
+        fault_point("txn.commit.plan")
+        journal = self.folder / _JOURNAL
+        _write_json_atomic(journal, {"id": self.id, "state": "committing", "ops": ops})
+        fault_point("txn.commit")
+        backup = self.folder / "backup"
+        backup.mkdir(exist_ok=True)
+        for i, op in enumerate(ops):
+            target = self.state_dir / str(op["target"])
+            if op["existed"]:
+                os.replace(target, backup / str(i))
+            if op["staged"] is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.folder / str(op["staged"]), target)
+            fault_point(f"txn.swap.{i + 1}")
+        _write_json_atomic(journal, {"id": self.id, "state": "committed", "ops": ops})
+        fault_point("txn.committed")
+        self._close(remove=True)
+        return len(ops)
+
+    def abort(self) -> None:
+        """Discard everything staged; the state is untouched."""
+        self._close(remove=True)
+
+    def _close(self, remove: bool) -> None:
+        if remove and self.folder.exists():
+            shutil.rmtree(self.folder)
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self.abort()
+
+
+def recover(state_dir: Path, locked: bool = False) -> list[str]:
+    """Undo interrupted commits and discard unfinished stages; returns what was rolled back.
+
+    Idempotent: a recovery killed half-way is completed by the next one.
+    """
+    base = Path(state_dir) / TXN_DIR
+    if not base.exists():
+        return []
+    lock = None
+    if not locked:
+        lock = os.open(base / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    rolled_back = []
+    try:
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            journal = folder / _JOURNAL
+            data = json.loads(journal.read_text()) if journal.exists() else {}
+            if data.get("state") == "committing":
+                for i, op in reversed(list(enumerate(data["ops"]))):
+                    target = Path(state_dir) / op["target"]
+                    saved = folder / "backup" / str(i)
+                    if saved.exists():
+                        os.replace(saved, target)
+                    elif not op["existed"] and target.exists():
+                        staged = op["staged"] and (folder / op["staged"]).exists()
+                        if not staged:  # the new file had been moved in: take it out
+                            target.unlink()
+                rolled_back.append(folder.name)
+                log.warning("rolled back the interrupted commit %s", folder.name)
+            elif data.get("state") != "committed":
+                log.info("discarding the unfinished run %s", folder.name)
+            fault_point("txn.recover")
+            shutil.rmtree(folder)
+    finally:
+        if lock is not None:
+            os.close(lock)
+    return rolled_back
+
+
+@contextlib.contextmanager
+def transaction(state_dir: Path, name: str = "run") -> Iterator[Transaction]:
+    """A transaction that commits when the block ends normally and aborts on any error."""
+    txn = Transaction.begin(state_dir, name)
+    try:
+        yield txn
+    except BaseException:
+        txn.abort()
+        raise
+    txn.commit()

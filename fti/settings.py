@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     hotel_capacity: dict[str, int] = Field(
         default_factory=dict, description="Rooms per hotel; empty uses the built-in defaults"
     )
+    validation_policy: dict[str, Literal["reject", "quarantine", "warn"]] = Field(
+        default_factory=dict,
+        description="Gate policy per table (JSON object); unset tables use the defaults of "
+        "validation.gate.DEFAULT_POLICY: prices reject, other raw sources quarantine, "
+        "feature views reject",
+    )
     prefect_startup_timeout_s: int = 120
     schedules: dict[str, str] = Field(
         default_factory=dict, description="Cron overrides by deployment name (JSON object)"

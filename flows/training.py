@@ -1,0 +1,146 @@
+"""Training pipeline: features through the model's feature service, a tracked run, the gate."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+
+from fti.settings import Settings
+
+if TYPE_CHECKING:
+    from models.config import TrainingConfig
+    from models.data import Boundaries, TrainingData
+    from models.lineage import Lineage
+    from models.training import TrainedModel
+
+Model = Literal["price", "cancellation"]
+
+
+def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except Exception:  # called outside a run (task.fn in tests)
+        return logging.getLogger(__name__)
+
+
+@task(name="load-training-data", cache_policy=NO_CACHE)
+def load_training_data(
+    state_dir: str,
+    model: Model,
+    start: datetime | None,
+    end: datetime | None,
+    feature_service: str | None,
+) -> tuple[TrainingData, Lineage]:
+    """Point-in-time training frame through the feature service, with its lineage."""
+    import pandas as pd
+
+    from fti.store import open_store
+    from models.workflow import load
+
+    settings = Settings(state_dir=state_dir)
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = pd.Timestamp(end) if end is not None else None
+    return load(settings, open_store(settings), model, lo, hi, feature_service)
+
+
+@task(name="fit-model", cache_policy=NO_CACHE)
+def fit_model(
+    data: TrainingData, config: TrainingConfig, bounds: Boundaries | None
+) -> TrainedModel:
+    from models.training import fit_model as fit
+
+    return fit(data, config, bounds)
+
+
+@task(name="log-training-run", cache_policy=NO_CACHE)
+def log_training_run(state_dir: str, trained: TrainedModel, lineage: Lineage) -> dict[str, str]:
+    """Params, metrics, datasets, lineage, plots and the model; a new `challenger` version."""
+    from models.registry import log_training_run as log_run
+    from models.tracking import Tracking
+
+    return log_run(Tracking(Settings(state_dir=state_dir)), trained, lineage).as_dict()
+
+
+@task(name="run-promotion-gate", cache_policy=NO_CACHE)
+def run_promotion_gate(
+    state_dir: str, trained: TrainedModel, version: str, lineage: Lineage
+) -> dict[str, Any]:
+    from fti.store import open_store
+    from models.registry import run_gate
+    from models.tracking import Tracking
+
+    settings = Settings(state_dir=state_dir)
+    decision = run_gate(Tracking(settings), open_store(settings), trained, version, lineage)
+    return decision.as_dict()
+
+
+@flow(name="training", flow_run_name="train-{model}")
+def training_flow(
+    model: Model,
+    family: Literal["hgb", "linear"] = "hgb",
+    seed: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    from_run: str | None = None,
+) -> dict[str, Any]:
+    """Train one model, log and register it as `challenger`, and run the promotion gate.
+
+    With from_run, the entity time range, feature service, splits, parameters and seed are
+    those recorded on that MLflow run (reproduction); the new run is tagged with its origin.
+    """
+    from models.config import TrainingConfig
+    from models.data import utc
+
+    settings = Settings()
+    state_dir = str(settings.state_dir)
+    bounds = None
+    feature_service = None
+    if from_run:
+        from models.registry import recorded_lineage
+        from models.tracking import Tracking
+
+        recorded = recorded_lineage(Tracking(settings), from_run)
+        if recorded.kind != model:
+            raise ValueError(f"run {from_run} trained the {recorded.kind} model, not {model}")
+        config = recorded.config
+        start, end = recorded.start.to_pydatetime(), recorded.end.to_pydatetime()
+        bounds, feature_service = recorded.bounds, recorded.feature_service
+    else:
+        config = TrainingConfig(
+            kind=model, family=family, seed=settings.seed if seed is None else seed
+        )
+    data, lineage = load_training_data(
+        state_dir,
+        model,
+        utc(start).to_pydatetime() if start else None,
+        utc(end).to_pydatetime() if end else None,
+        feature_service,
+    )
+    lineage.reproduces = from_run
+    trained = fit_model(data, config, bounds)
+    record = log_training_run(state_dir, trained, lineage)
+    decision = run_promotion_gate(state_dir, trained, record["version"], lineage)
+    primary = trained.spec.primary.name
+    summary: dict[str, Any] = {
+        "model": trained.spec.registered_name,
+        **record,
+        "decision": "promoted" if decision["promoted"] else "refused",
+        "reason": decision["reason"],
+        f"test_{primary}": trained.test_metric,
+        "test": trained.metrics["test"],
+        "baselines_test": trained.baselines["test"],
+        "rows": {s: len(y) for s, y in trained.labels.items()},
+        "fit_seconds": round(trained.fit_seconds, 2),
+    }
+    _log().info("trained %s v%s: %s", summary["model"], record["version"], decision["reason"])
+    return summary
+
+
+if __name__ == "__main__":
+    import sys
+
+    training_flow(sys.argv[1] if len(sys.argv) > 1 else "price")  # type: ignore[arg-type]

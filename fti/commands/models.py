@@ -1,0 +1,199 @@
+"""`fti train` and `fti models`: train and gate a model, list versions, promote, roll back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fti.settings import Settings
+
+console = Console(stderr=True)
+out = Console()
+models_app = typer.Typer(help="Registered models: versions, promotion, rollback.", no_args_is_help=True)
+
+
+class ModelName(StrEnum):
+    price = "price"
+    cancellation = "cancellation"
+
+
+class Family(StrEnum):
+    hgb = "hgb"
+    linear = "linear"
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    settings.apply_process_env()
+    return settings
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _registered(name: str) -> str:
+    from models.specs import spec_for
+
+    try:
+        return spec_for(name).registered_name
+    except KeyError as err:
+        _fail(str(err.args[0]))
+        raise
+
+
+def train(
+    model: Annotated[ModelName, typer.Argument(help="Which model to train")],
+    family: Annotated[Family, typer.Option(help="hgb (gradient boosting) or linear")] = Family.hgb,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: FTI_SEED)")] = None,
+    start: Annotated[datetime | None, typer.Option(help="First entity time (UTC)")] = None,
+    end: Annotated[datetime | None, typer.Option(help="End of the entity times (UTC, exclusive)")] = None,
+    from_run: Annotated[
+        str | None, typer.Option(help="Re-train from this MLflow run's recorded lineage")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Train a model, register it as `challenger` and run the promotion gate."""
+    _settings()
+    from flows.training import training_flow
+
+    with console.status(f"training the {model.value} model..."):
+        summary = training_flow(
+            model=model.value,  # type: ignore[arg-type]
+            family=family.value,  # type: ignore[arg-type]
+            seed=seed,
+            start=start,
+            end=end,
+            from_run=from_run,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+        return
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out.print(
+        f"{summary['model']} v{summary['version']} (run {summary['run_id']}): "
+        f"[bold]{summary['decision']}[/bold]"
+    )
+    out.print(summary["reason"], highlight=False, soft_wrap=True)
+    table = Table(title="test split")
+    table.add_column("scored", no_wrap=True)
+    metrics = list(summary["test"])
+    for name in metrics:
+        table.add_column(name, justify="right")
+    table.add_row("model", *(f"{summary['test'][m]:.4g}" for m in metrics))
+    for name, values in summary["baselines_test"].items():
+        table.add_row(f"baseline {name}", *(f"{values.get(m, float('nan')):.4g}" for m in metrics))
+    out.print(table)
+    out.print(f"rows: {summary['rows']}  fit: {summary['fit_seconds']} s")
+
+
+@models_app.command("list")
+def list_models(
+    name: Annotated[str | None, typer.Argument(help="Only this model")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Every registered version: aliases, gate decision, test metric, reason."""
+    settings = _settings()
+    from models.registry import list_versions
+    from models.tracking import Tracking
+
+    tracking = Tracking(settings)
+    versions = list_versions(tracking, [_registered(name)] if name else None)
+    rows = []
+    for v in versions:
+        metric = v.tags.get("gate.metric", "")
+        rows.append(
+            {
+                "model": v.name,
+                "version": v.version,
+                "aliases": ",".join(v.aliases),
+                "created": v.created.isoformat(timespec="seconds"),
+                "decision": v.tags.get("gate.decision", "-"),
+                "metric": metric,
+                "challenger": v.tags.get(f"gate.challenger_{metric}", ""),
+                "champion_then": v.tags.get(f"gate.champion_{metric}", ""),
+                "baseline": v.tags.get(f"gate.baseline_{metric}", ""),
+                "override": v.tags.get("override.reason", ""),
+                "rolled_back": v.tags.get("rollback.reason", ""),
+                "reason": v.tags.get("gate.reason", ""),
+                "run_id": v.run_id,
+            }
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no registered models yet: run `fti train price` or `fti train cancellation`")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"registered models ({tracking.uri})")
+    for col in ("model", "version", "aliases", "created", "decision", "metric", "challenger",
+                "champion_then", "baseline", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        reason = r["reason"]
+        if r["override"]:
+            reason = f"override: {r['override']} | {reason}"
+        if r["rolled_back"]:
+            reason = f"rolled back: {r['rolled_back']} | {reason}"
+        table.add_row(
+            r["model"], r["version"], r["aliases"], r["created"][:19], r["decision"],
+            r["metric"], r["challenger"], r["champion_then"], r["baseline"], reason[:160],
+        )
+    out.print(table)
+
+
+@models_app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model (or price / cancellation)")],
+    version: Annotated[str, typer.Argument(help="Version to make champion")],
+    reason: Annotated[str, typer.Option(help="Why the gate is overridden (recorded)")],
+) -> None:
+    """Make a version champion by a human decision, recorded with its reason."""
+    settings = _settings()
+    from models.registry import override_promote
+    from models.tracking import Tracking
+
+    registered = _registered(name)
+    try:
+        previous = override_promote(Tracking(settings), registered, version, reason)
+    except Exception as err:  # unknown version, empty reason: one line for the user
+        _fail(f"{registered} v{version}: {err}")
+    out.print(f"{registered}: champion is v{version} (was {previous or 'none'})")
+
+
+@models_app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="Registered model (or price / cancellation)")],
+    reason: Annotated[str, typer.Option(help="Why (recorded on the version)")] = "",
+) -> None:
+    """The previous champion returns; the rolled-back version keeps a record of why."""
+    settings = _settings()
+    from models.registry import rollback as roll_back
+    from models.tracking import Tracking
+
+    registered = _registered(name)
+    try:
+        current, restored = roll_back(Tracking(settings), registered, reason)
+    except ValueError as err:
+        _fail(str(err))
+    out.print(f"{registered}: champion is v{restored} again (v{current} rolled back)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `fti train` and the `fti models` group to the CLI."""
+    app.command("train")(train)
+    app.add_typer(models_app, name="models")

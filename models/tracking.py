@@ -1,0 +1,289 @@
+"""The one module that talks to MLflow: runs, datasets, models, the registry and its aliases.
+
+Embedded default: a SQLite backend (`sqlite:////abs/path/mlflow.db`) with artifacts in a folder
+beside it (under Settings.mlflow_dir), every experiment created with an explicit artifact
+location so nothing lands in ./mlruns. Production: Settings.mlflow_tracking_uri names a
+server, which decides where artifacts go. Promotion uses aliases (`challenger`, `champion`),
+never the deprecated stages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.data
+import mlflow.sklearn
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from fti.settings import Settings
+
+# The model's runtime environment, pinned to what trained it (inferring it takes 8-14 s).
+_MODEL_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
+_MAX_PARAM = 6000
+_MAX_TAG = 5000
+
+
+def pip_requirements() -> list[str]:
+    out = []
+    for name in _MODEL_PACKAGES:
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: str
+    run_id: str
+    created: pd.Timestamp
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+    source: str
+
+
+class Tracking:
+    """MLflow for one Settings: tracking URI, artifact root, client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.uri = settings.tracking_uri
+        self.artifact_root: Path | None = None
+        if self.uri.startswith("sqlite:///"):
+            db = Path(self.uri.removeprefix("sqlite:///"))
+            db.parent.mkdir(parents=True, exist_ok=True)
+            self.artifact_root = db.parent / "artifacts"
+        # Downloads of models go inside the state folder, never to /tmp.
+        self.download_root = settings.state_dir / "cache" / "mlflow-downloads"
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def _activate(self) -> None:
+        # The fluent API (log_model, log_input) reads the process-wide URIs.
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+
+    # -- experiments and runs ---------------------------------------------------------------
+
+    def experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        location = None
+        if self.artifact_root is not None:
+            location = (self.artifact_root / name).resolve().as_uri()
+        try:
+            return str(self.client.create_experiment(name, artifact_location=location))
+        except MlflowException:  # created concurrently
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return str(found.experiment_id)
+
+    @contextlib.contextmanager
+    def run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[str]:
+        """An active run (fluent API) in the experiment; yields its id."""
+        self._activate()
+        experiment_id = self.experiment_id(experiment)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as r:
+            yield r.info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        items = [Param(k, str(v)[:_MAX_PARAM]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[i : i + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        now = int(time.time() * 1000)
+        items = [
+            Metric(k, float(v), now, 0) for k, v in metrics.items() if math.isfinite(float(v))
+        ]
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(run_id, metrics=items[i : i + 1000])
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        items = [RunTag(k, str(v)[:_MAX_TAG]) for k, v in tags.items()]
+        if items:
+            self.client.log_batch(run_id, tags=items)
+
+    def log_dataset(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        digest: str,
+        source: Mapping[str, str],
+        context: str,
+        targets: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record a dataset input (schema, row count, digest, source) of the active run.
+
+        The source is described by tags (feature service, entity time range): the rows come
+        from a point-in-time retrieval, not from one file MLflow could point at.
+        """
+        from mlflow.data.code_dataset_source import CodeDatasetSource
+
+        dataset = mlflow.data.from_pandas(
+            frame,
+            source=CodeDatasetSource(tags={k: str(v) for k, v in source.items()}),
+            name=name,
+            digest=digest,
+            targets=targets,
+        )
+        mlflow.log_input(dataset, context=context, tags=dict(tags or {}))
+
+    def log_dict(self, run_id: str, data: Any, artifact_file: str) -> None:
+        self.client.log_text(run_id, json.dumps(data, indent=2, default=str), artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
+        self.client.log_figure(run_id, figure, artifact_file)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    def run_data(self, run_id: str) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
+        """Params, metrics and tags of a run."""
+        run = self.client.get_run(run_id)
+        return dict(run.data.params), dict(run.data.metrics), dict(run.data.tags)
+
+    def run_datasets(self, run_id: str) -> list[dict[str, Any]]:
+        run = self.client.get_run(run_id)
+        out = []
+        for item in run.inputs.dataset_inputs if run.inputs else []:
+            ds = item.dataset
+            out.append(
+                {
+                    "name": ds.name,
+                    "digest": ds.digest,
+                    "source": ds.source,
+                    "profile": json.loads(ds.profile) if ds.profile else {},
+                    "tags": {t.key: t.value for t in item.tags},
+                }
+            )
+        return out
+
+    # -- models -------------------------------------------------------------------------------
+
+    def log_model(
+        self,
+        model: Any,
+        inputs: pd.DataFrame,
+        outputs: Any,
+        predict_fn: str,
+        trusted_types: list[str],
+    ) -> str:
+        """Log a fitted sklearn model in the active run; the signature comes from `inputs`."""
+        self._activate()
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(inputs, outputs),
+            input_example=inputs.head(5),
+            pip_requirements=pip_requirements(),
+            pyfunc_predict_fn=predict_fn,
+            serialization_format="skops",
+            skops_trusted_types=trusted_types,
+        )
+        return str(info.model_uri)
+
+    def register(
+        self, name: str, model_uri: str, run_id: str, tags: Mapping[str, str], description: str
+    ) -> str:
+        """A new version of the registered model (created on first use); returns the version."""
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            with contextlib.suppress(MlflowException):
+                self.client.create_registered_model(name, description=description)
+        version = self.client.create_model_version(
+            name, source=model_uri, run_id=run_id, tags=dict(tags), description=description
+        )
+        return str(version.version)
+
+    def load_model(self, name: str, ref: str) -> Any:
+        """The sklearn model of `models:/name@alias` (ref is an alias) or `models:/name/version`."""
+        uri = f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
+        self.download_root.mkdir(parents=True, exist_ok=True)
+        self._activate()
+        with tempfile.TemporaryDirectory(dir=self.download_root) as dst:
+            return mlflow.sklearn.load_model(uri, dst_path=dst)
+
+    def load_pyfunc(self, name: str, ref: str, dst_path: Path) -> Any:
+        """The pyfunc model (schema-enforcing) of an alias or version, downloaded into dst_path."""
+        uri = f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
+        dst_path.mkdir(parents=True, exist_ok=True)
+        self._activate()
+        return mlflow.pyfunc.load_model(uri, dst_path=str(dst_path))
+
+    def input_schema(self, name: str, version: str) -> dict[str, str]:
+        """Column -> type of the logged signature's inputs of a model version."""
+        self._activate()
+        info = mlflow.models.get_model_info(f"models:/{name}/{version}")
+        if info.signature is None or info.signature.inputs is None:
+            return {}
+        return {c["name"]: c["type"] for c in info.signature.inputs.to_dict()}
+
+    # -- registry -----------------------------------------------------------------------------
+
+    def registered_models(self) -> list[str]:
+        return sorted(m.name for m in self.client.search_registered_models())
+
+    def alias_version(self, name: str, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        with contextlib.suppress(MlflowException):
+            self.client.delete_registered_model_alias(name, alias)
+
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, version, key, str(value)[:_MAX_TAG])
+
+    def version(self, name: str, version: str) -> VersionInfo:
+        return self._info(self.client.get_model_version(name, version))
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        """Every version of a registered model, newest first."""
+        found = self.client.search_model_versions(f"name = '{name}'")
+        infos = [self._info(v) for v in found]
+        return sorted(infos, key=lambda v: int(v.version), reverse=True)
+
+    def model_tags(self, name: str) -> dict[str, str]:
+        return dict(self.client.get_registered_model(name).tags)
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self.client.set_registered_model_tag(name, key, value[:_MAX_TAG])
+
+    def _info(self, v: Any) -> VersionInfo:
+        return VersionInfo(
+            name=v.name,
+            version=str(v.version),
+            run_id=v.run_id or "",
+            created=pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC"),
+            aliases=tuple(getattr(v, "aliases", ()) or ()),
+            tags=dict(v.tags or {}),
+            source=v.source or "",
+        )

@@ -1,0 +1,155 @@
+"""Fit and evaluate one model on a time-split training frame (pure: no MLflow, no Feast)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from models.config import TrainingConfig
+from models.data import SPLITS, Boundaries, TrainingData, boundaries_for, split_masks
+from models.evaluation import CancellationBaselines, metrics_for, price_baselines
+from models.pipelines import build_pipeline, unused_columns
+from models.prepare import prepare_features
+from models.specs import SPECS, ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedModel:
+    """A fitted Pipeline with everything needed to log, gate and reproduce it."""
+
+    spec: ModelSpec
+    config: TrainingConfig
+    data: TrainingData
+    bounds: Boundaries
+    pipeline: Pipeline
+    inputs: dict[str, pd.DataFrame]  # prepared model inputs per split
+    labels: dict[str, np.ndarray]
+    predictions: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, float]]  # split -> metric -> value
+    baselines: dict[str, dict[str, dict[str, float]]]  # split -> baseline -> metric -> value
+    baseline_predictions: dict[str, np.ndarray]  # baseline -> test predictions
+    fit_seconds: float
+    unused_inputs: list[str] = field(default_factory=list)
+
+    @property
+    def test_metric(self) -> float:
+        return self.metrics["test"][self.spec.primary.name]
+
+    def flat_metrics(self) -> dict[str, float]:
+        """`<split>_<metric>` for the model, `baseline_<name>_<split>_<metric>` for baselines."""
+        out = {f"{s}_{k}": v for s, m in self.metrics.items() for k, v in m.items()}
+        for split, per in self.baselines.items():
+            for name, values in per.items():
+                out.update({f"baseline_{name}_{split}_{k}": v for k, v in values.items()})
+        return out
+
+
+def predict(pipeline: Pipeline, task: str, inputs: pd.DataFrame) -> np.ndarray:
+    """Point predictions (regression) or the positive class probability (classification)."""
+    if task == "classification":
+        return np.asarray(pipeline.predict_proba(inputs)[:, 1], dtype=float)
+    return np.asarray(pipeline.predict(inputs), dtype=float)
+
+
+def fit_model(
+    data: TrainingData, config: TrainingConfig, bounds: Boundaries | None = None
+) -> TrainedModel:
+    """Split by time, fit the Pipeline on train only, score model and baselines on every split."""
+    spec = SPECS[data.kind]
+    frame = data.frame
+    bounds = bounds or boundaries_for(frame["split_time"], config.split)
+    masks = split_masks(frame, bounds)
+    prepared = prepare_features(data.kind, frame)
+    label = frame["label"].to_numpy()
+    inputs = {s: prepared[masks[s]].reset_index(drop=True) for s in SPLITS}
+    labels = {s: label[masks[s]] for s in SPLITS}
+    raw = {s: frame[masks[s]].reset_index(drop=True) for s in SPLITS}
+    for split in SPLITS:
+        if len(labels[split]) == 0:
+            raise ValueError(f"the {split} split is empty: too little data for {data.kind}")
+    if spec.task == "classification" and len(np.unique(labels["train"])) < 2:
+        raise ValueError("the training split has a single class")
+
+    pipeline = build_pipeline(config, inputs["train"])
+    with threadpool_limits(config.n_threads):
+        started = time.perf_counter()
+        pipeline.fit(inputs["train"], labels["train"])
+        fit_seconds = time.perf_counter() - started
+        predictions = {s: predict(pipeline, spec.task, inputs[s]) for s in SPLITS}
+    log.info(
+        "%s: fitted %s on %d rows in %.1f s",
+        data.kind,
+        config.family,
+        len(labels["train"]),
+        fit_seconds,
+    )
+    metrics = {s: metrics_for(spec.task, labels[s], predictions[s]) for s in SPLITS}
+
+    baselines: dict[str, dict[str, dict[str, float]]] = {}
+    baseline_predictions: dict[str, np.ndarray] = {}
+    if spec.task == "regression":
+        for split in SPLITS:
+            preds = price_baselines(raw[split])
+            baselines[split] = {n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()}
+            if split == "test":
+                baseline_predictions = preds
+    else:
+        fitted = CancellationBaselines(inputs["train"], labels["train"], seed=config.seed)
+        for split in SPLITS:
+            preds = fitted.predict(inputs[split])
+            baselines[split] = {n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()}
+            if split == "test":
+                baseline_predictions = preds
+    return TrainedModel(
+        spec=spec,
+        config=config,
+        data=data,
+        bounds=bounds,
+        pipeline=pipeline,
+        inputs=inputs,
+        labels=labels,
+        predictions=predictions,
+        metrics=metrics,
+        baselines=baselines,
+        baseline_predictions=baseline_predictions,
+        fit_seconds=fit_seconds,
+        unused_inputs=unused_columns(inputs["train"]),
+    )
+
+
+def feature_importance(trained: TrainedModel) -> pd.DataFrame:
+    """Permutation importance of every model input on a seeded sample of the test split."""
+    x, y = trained.inputs["test"], trained.labels["test"]
+    n = min(len(x), trained.config.permutation_sample)
+    rng = np.random.default_rng(trained.config.seed)
+    rows = np.sort(rng.choice(len(x), size=n, replace=False))
+    scoring = "neg_mean_absolute_error" if trained.spec.task == "regression" else "neg_log_loss"
+    with threadpool_limits(trained.config.n_threads):
+        result = permutation_importance(
+            trained.pipeline,
+            x.iloc[rows],
+            y[rows],
+            scoring=scoring,
+            n_repeats=3,
+            random_state=trained.config.seed,
+        )
+    return (
+        pd.DataFrame(
+            {
+                "feature": list(x.columns),
+                "importance_mean": result["importances_mean"],
+                "importance_std": result["importances_std"],
+            }
+        )
+        .sort_values("importance_mean", ascending=False)
+        .reset_index(drop=True)
+    )
