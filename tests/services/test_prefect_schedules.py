@@ -25,6 +25,8 @@ def prefect_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
         "PREFECT_API_DATABASE_CONNECTION_URL": pg_url.replace("+psycopg", "+asyncpg"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_API_URL": "",
+        # The UI's browser code calls the API at this address, not at the default port 4200.
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
     }
     bin_dir = Path(sys.executable).parent
     command = [
@@ -99,6 +101,14 @@ def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: 
         assert "feature-pipeline-prices 30 13 * * * Europe/Stockholm" in schedules
         assert "feature-pipeline-weather * * * * * Europe/Stockholm" in schedules
         assert any((state / "offline" / "weather_daily").rglob("*.parquet"))
+
+        # The Prefect UI lists the deployments with their schedules.
+        from tests.services.browser import SCREENSHOTS, render
+
+        dom = render(prefect_server.url.removesuffix("/api") + "/deployments", "prefect-deployments.png")
+        for s in ("feature-pipeline-prices", "feature-pipeline-bookings", "feature-pipeline-weather"):
+            assert s in dom, f"{s} not in the Prefect UI"
+        assert (SCREENSHOTS / "prefect-deployments.png").stat().st_size > 10_000
     finally:
         os.killpg(serve.pid, 15)
         serve.wait(timeout=30)
