@@ -4,10 +4,12 @@ from datetime import timedelta
 
 from data_sources import (
     booking_details_source,
+    cancellation_predictions_source,
     guest_age_band_source,
     guest_home_country_source,
     guest_session_embedding_source,
     hotel_weekly_vacancy_source,
+    price_predictions_source,
     weather_daily_source,
     weather_sunshine_source,
     zone_prices_source,
@@ -184,4 +186,44 @@ weather_sunshine = FeatureView(
     description="SMHI hourly sunshine duration, as observed at the end of each hour",
     owner="energy@fti.example",
     tags={"schedule": "daily 08:00 Europe/Stockholm", "freshness_objective": "2d"},
+)
+
+
+# Batch predictions (flows/batch_inference.py): every row names the model version that made it.
+_PREDICTION_LINEAGE = [
+    _f("model_name", String, "Registered MLflow model that made the prediction"),
+    _f("model_version", String, "Model version the champion alias resolved to"),
+    _f("feature_service", String, "Feast feature service the inputs were read through"),
+    _f("as_of", String, "Time the features were read as of (ISO 8601, UTC)"),
+]
+
+price_predictions = FeatureView(
+    name="price_predictions",
+    entities=[zone],
+    ttl=timedelta(hours=1),  # event_timestamp is the delivery hour: a row answers that hour only
+    schema=[
+        _f("predicted_price_eur_mwh", Float64, "Day-ahead price forecast of the delivery hour"),
+        _f("issue_time", String, "When the forecast was issued (ISO 8601, UTC)"),
+        *_PREDICTION_LINEAGE,
+    ],
+    source=price_predictions_source,
+    online=True,
+    description="Champion price forecasts: event_timestamp is the delivery hour",
+    owner="energy@fti.example",
+    tags={"schedule": "daily 14:00 Europe/Stockholm", "freshness_objective": "2d"},
+)
+
+cancellation_predictions = FeatureView(
+    name="cancellation_predictions",
+    entities=[booking],
+    ttl=timedelta(days=0),
+    schema=[
+        _f("cancel_probability", Float64, "Probability that the booking is cancelled"),
+        *_PREDICTION_LINEAGE,
+    ],
+    source=cancellation_predictions_source,
+    online=True,
+    description="Champion cancellation probabilities: event_timestamp is the booking time",
+    owner="hospitality@fti.example",
+    tags={"schedule": "daily 06:30 Europe/Lisbon", "freshness_objective": "2d"},
 )

@@ -51,6 +51,24 @@ SCHEDULES: tuple[Schedule, ...] = (
         {"source": "weather"},
         "SMHI observations: ingest, features, materialize",
     ),
+    # After the price features of 13:30: the forecast issued for tomorrow's delivery hours.
+    Schedule(
+        "batch-inference-price",
+        "flows.batch_inference:batch_inference_flow",
+        "0 14 * * *",
+        "Europe/Stockholm",
+        {"model": "price"},
+        "Champion price forecasts for the next day, per zone and hour",
+    ),
+    # After the bookings pipeline of 06:00: score every booking of the previous day.
+    Schedule(
+        "batch-inference-cancellation",
+        "flows.batch_inference:batch_inference_flow",
+        "30 6 * * *",
+        "Europe/Lisbon",
+        {"model": "cancellation"},
+        "Champion cancellation probabilities of yesterday's bookings",
+    ),
 )
 
 

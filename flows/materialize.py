@@ -20,7 +20,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from fti import lake
 from fti.settings import FEATURE_REPO, Settings
-from fti.tables import FEATURES, LAKE
+from fti.tables import FEATURES, LAKE, PREDICTION_VIEWS
 from validation.run import GateRun
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ def materialize_flow(
         try:
             names = apply_feature_definitions(store)
             plan = []
-            for view in views or names:
+            # Prediction views are loaded by batch inference itself, after it writes them.
+            for view in views or [n for n in names if n not in PREDICTION_VIEWS]:
                 last = store.get_feature_view(view).most_recent_end_time
                 start = EARLIEST if full or last is None else last - OVERLAP
                 plan.append((view, start))

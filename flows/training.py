@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from prefect import flow, get_run_logger, task
@@ -41,7 +42,7 @@ def load_training_data(
     from fti.store import open_store
     from models.workflow import load
 
-    settings = Settings(state_dir=state_dir)
+    settings = Settings(state_dir=Path(state_dir))
     lo = pd.Timestamp(start) if start is not None else None
     hi = pd.Timestamp(end) if end is not None else None
     return load(settings, open_store(settings), model, lo, hi, feature_service)
@@ -62,7 +63,7 @@ def log_training_run(state_dir: str, trained: TrainedModel, lineage: Lineage) ->
     from models.registry import log_training_run as log_run
     from models.tracking import Tracking
 
-    return log_run(Tracking(Settings(state_dir=state_dir)), trained, lineage).as_dict()
+    return log_run(Tracking(Settings(state_dir=Path(state_dir))), trained, lineage).as_dict()
 
 
 @task(name="run-promotion-gate", cache_policy=NO_CACHE)
@@ -70,11 +71,14 @@ def run_promotion_gate(
     state_dir: str, trained: TrainedModel, version: str, lineage: Lineage
 ) -> dict[str, Any]:
     from fti.store import open_store
+    from models.lineage import service_fields
     from models.registry import run_gate
     from models.tracking import Tracking
 
-    settings = Settings(state_dir=state_dir)
-    decision = run_gate(Tracking(settings), open_store(settings), trained, version, lineage)
+    settings = Settings(state_dir=Path(state_dir))
+    # The signature is checked against the feature service as the registry defines it now.
+    current = service_fields(open_store(settings).get_feature_service(lineage.feature_service))
+    decision = run_gate(Tracking(settings), trained, version, lineage, current)
     return decision.as_dict()
 
 
@@ -143,4 +147,4 @@ def training_flow(
 if __name__ == "__main__":
     import sys
 
-    training_flow(sys.argv[1] if len(sys.argv) > 1 else "price")  # type: ignore[arg-type]
+    training_flow("cancellation" if sys.argv[1:] == ["cancellation"] else "price")

@@ -23,6 +23,7 @@ app.add_typer(features_app, name="features")
 # commands) and are registered here, one line each.
 __import__("fti.commands.validation", fromlist=["register"]).register(app)  # validate, quarantine
 __import__("fti.commands.models", fromlist=["register"]).register(app)  # train, models
+__import__("fti.commands.predict", fromlist=["register"]).register(app)  # predict, api, monitor
 console = Console(stderr=True)
 out = Console()
 

@@ -571,6 +571,18 @@ _PLAIN_MEMBERS = frozenset(
     {"double_val", "float_val", "int64_val", "int32_val", "string_val", "bool_val", "bytes_val"}
 )
 _NULL_VALUE = ValueProto()
+# Declared types whose values need no feature-type hint in feast_value_type_to_python_type.
+_SCALAR_TYPES = frozenset(
+    {
+        ValueType.DOUBLE,
+        ValueType.FLOAT,
+        ValueType.INT64,
+        ValueType.INT32,
+        ValueType.STRING,
+        ValueType.BOOL,
+        ValueType.BYTES,
+    }
+)
 _NULL_TS = Timestamp()
 _EMPTY: dict[str, ValueProto] = {}
 _PRESENT = int(FieldStatus.PRESENT)
@@ -662,13 +674,26 @@ class FastOnlineResponse(OnlineResponse):
         if self._proto is not None:
             return super().to_dict(include_event_timestamps)
         response: dict[str, list[Any]] = {}
+        types = self._feature_types
+        plain = _PLAIN_MEMBERS
         for column in self._columns:
-            if column.values is None and column.python is not None:
+            values = column.values
+            if values is None and column.python is not None:
                 # Plain str / int join keys: Feast's proto round trip gives them back as is.
                 response[column.name] = list(column.python)
+            elif values is not None and types.get(column.name) in _SCALAR_TYPES:
+                out = []
+                for value in values:
+                    member = value.WhichOneof("val")
+                    if member is None:
+                        out.append(None)
+                    elif member in plain:
+                        out.append(getattr(value, member))
+                    else:
+                        out.append(feast_value_type_to_python_type(value, types[column.name]))
+                response[column.name] = out
             else:
-                feature_type = self._feature_types.get(column.name)
-                response[column.name] = _python_values(column.protos(), feature_type)
+                response[column.name] = _python_values(column.protos(), types.get(column.name))
             if include_event_timestamps:
                 response[column.name + TIMESTAMP_POSTFIX] = [ts.seconds for ts in column.stamps]
         return response
@@ -1150,10 +1175,38 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
     def _read_views(
         self, config: RepoConfig, work: list[tuple[FeatureView, list[str], list[bytes]]]
     ) -> list[list[Row]]:
-        return [self._read_table(config, t, keys, set(req)) for t, req, keys in work]
+        return [self._read_table(config, t, keys, _wanted(req)) for t, req, keys in work]
+
+    _statements: dict[tuple[str, str, int], str] | None = None
+
+    def _statement(self, config: RepoConfig, table: FeatureView, n: int) -> str:
+        """Feast's read statement for n keys (cached while feature views are not versioned)."""
+        versioned = config.registry.enable_online_feature_view_versioning
+        if self._statements is None:
+            self._statements = {}
+        key = (config.project, table.name, n)
+        sql = None if versioned else self._statements.get(key)
+        if sql is None:
+            table_name = _table_id(config.project, table, versioned)
+            # Feast's statement, so SQLite returns the rows in the same order.
+            sql = (
+                f"SELECT entity_key, feature_name, value, event_ts "
+                f"FROM {_quote_id(table_name)} "
+                f"WHERE entity_key IN ({','.join('?' * n)}) "
+                f"ORDER BY entity_key"
+            )
+            if not versioned:
+                if len(self._statements) > 4096:
+                    self._statements.clear()
+                self._statements[key] = sql
+        return sql
 
     def _read_table(
-        self, config: RepoConfig, table: FeatureView, keys: list[bytes], wanted: set[str] | None
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        keys: list[bytes],
+        wanted: frozenset[str] | None,
     ) -> list[Row]:
         """(timestamp, values) per key; only the ``wanted`` features are parsed (all if None).
 
@@ -1162,17 +1215,8 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
         """
         if not keys:
             return []
-        conn = self._get_reader(config)
-        table_name = _table_id(
-            config.project, table, config.registry.enable_online_feature_view_versioning
-        )
-        # Feast's statement, so SQLite returns the rows in the same order.
-        sql = (
-            f"SELECT entity_key, feature_name, value, event_ts "
-            f"FROM {_quote_id(table_name)} "
-            f"WHERE entity_key IN ({','.join('?' * len(keys))}) "
-            f"ORDER BY entity_key"
-        )
+        conn = self._reader if self._reader is not None else self._get_reader(config)
+        sql = self._statement(config, table, len(keys))
         found: dict[bytes, tuple[Any, dict[str, ValueProto]]] = {}
         parse = ValueProto.FromString
         for key, group in itertools.groupby(conn.execute(sql, keys), key=_first):
@@ -1196,6 +1240,19 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
+
+
+_WANTED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _wanted(requested: list[str]) -> frozenset[str]:
+    key = tuple(requested)
+    wanted = _WANTED.get(key)
+    if wanted is None:
+        if len(_WANTED) > 4096:
+            _WANTED.clear()
+        wanted = _WANTED[key] = frozenset(requested)
+    return wanted
 
 
 _READ_TS_CACHE: dict[Any, datetime] = {}

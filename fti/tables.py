@@ -59,5 +59,12 @@ FEATURES = {
         _feature("guest_session_embedding", ("guest_id",)),
         _feature("weather_daily", ("station_id",)),
         _feature("weather_sunshine", ("station_id",)),
+        # Batch predictions (flows/batch_inference.py): written like features, served by Feast.
+        _feature(
+            "price_predictions", ("zone",), lake.by_column_and_year("zone", "event_timestamp")
+        ),
+        _feature("cancellation_predictions", ("booking_id",)),
     )
 }
+# Feature tables written by batch inference, not by the feature pipelines.
+PREDICTION_VIEWS = ("price_predictions", "cancellation_predictions")

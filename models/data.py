@@ -125,22 +125,24 @@ def retrieve(store: FeatureStore, service_name: str, entity_df: pd.DataFrame) ->
     service = store.get_feature_service(service_name)
     got = store.get_historical_features(entity_df=entity_df, features=service).to_df()
     if len(got) != len(entity_df):
-        raise RuntimeError(
-            f"{service_name}: {len(got)} rows back for {len(entity_df)} entity rows"
-        )
+        raise RuntimeError(f"{service_name}: {len(got)} rows back for {len(entity_df)} entity rows")
     got = got.sort_values("__row").reset_index(drop=True)
     return got.drop(columns="__row")
 
 
-def assemble_price_features(store: FeatureStore, service_name: str, rows: pd.DataFrame) -> pd.DataFrame:
+def assemble_price_features(
+    store: FeatureStore, service_name: str, rows: pd.DataFrame
+) -> pd.DataFrame:
     """Price frame for the rows of price_rows(): issue-time features plus same-hour lags.
 
     One retrieval for all lookups: (zone, issue time) rows for the issue-time state, and
     (zone, lag time) rows whose price columns become the same-hour lags. Shared with batch
     inference, which calls it with the delivery hours of one issue time.
     """
-    issue = rows[["zone", "issue_time"]].drop_duplicates().rename(
-        columns={"issue_time": "event_timestamp"}
+    issue = (
+        rows[["zone", "issue_time"]]
+        .drop_duplicates()
+        .rename(columns={"issue_time": "event_timestamp"})
     )
     day_start = issue.assign(event_timestamp=issue["event_timestamp"].dt.floor("D"))
     lags = pd.concat(
@@ -186,7 +188,9 @@ def assemble_price_features(store: FeatureStore, service_name: str, rows: pd.Dat
     return out.drop(columns=["_t_day", "_t_week"])
 
 
-def _window(frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def _window(
+    frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
     times = pd.to_datetime(frame[column], utc=True)
     return frame[((times >= start) & (times < end)).to_numpy()]
 
@@ -337,33 +341,36 @@ def load_training_data(
     if data.frame.empty:
         raise ValueError(f"no {spec.kind} training rows in [{start}, {end})")
     log.info(
-        "%s: %d rows in [%s, %s) retrieved in %.1f s", spec.kind, len(data.frame), start, end,
+        "%s: %d rows in [%s, %s) retrieved in %.1f s",
+        spec.kind,
+        len(data.frame),
+        start,
+        end,
         data.retrieval_seconds,
     )
     return data
 
 
-def boundaries_for(split_time: pd.Series, config: SplitConfig) -> Boundaries:
-    """Split times at the row quantiles 1 - val - test and 1 - test of the split time."""
-    ordered = np.sort(pd.to_datetime(split_time, utc=True).to_numpy(dtype="datetime64[ns]"))
+def boundaries_for(frame: pd.DataFrame, config: SplitConfig) -> Boundaries:
+    """Split times at the row quantiles 1 - validation - test and 1 - test of the split time."""
+    ordered = np.sort(pd.to_datetime(frame["split_time"], utc=True).to_numpy("datetime64[ns]"))
     n = len(ordered)
     first_val = int(np.floor(n * (1 - config.validation_fraction - config.test_fraction)))
     first_test = int(np.floor(n * (1 - config.test_fraction)))
-    if not 0 < first_val < first_test < n:
+    if n < 10 or not 0 < first_val < first_test < n:
         raise ValueError(f"{n} rows are too few for a train/validation/test split")
-    return Boundaries(
-        validation_start=utc(ordered[first_val]), test_start=utc(ordered[first_test])
-    )
+    return Boundaries(validation_start=utc(ordered[first_val]), test_start=utc(ordered[first_test]))
 
 
 def split_masks(frame: pd.DataFrame, bounds: Boundaries) -> dict[str, np.ndarray]:
-    """Row masks by time. A training (validation) row also needs its label to be known before
-    the validation (test) start: a model trained then could not have seen later outcomes."""
+    """Row masks by split time (nothing is shuffled across time). Training and validation rows
+    also need their label known before the test start: an outcome that only became known during
+    the test period must not teach the model what happened in it (a wave of cancellations)."""
     t = pd.to_datetime(frame["split_time"], utc=True)
     known = pd.to_datetime(frame["label_time"], utc=True)
     v, s = bounds.validation_start, bounds.test_start
     return {
-        "train": ((t < v) & (known < v)).to_numpy(),
+        "train": ((t < v) & (known < s)).to_numpy(),
         "validation": ((t >= v) & (t < s) & (known < s)).to_numpy(),
         "test": (t >= s).to_numpy(),
     }

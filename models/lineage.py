@@ -1,4 +1,4 @@
-"""Lineage of a training run: code version, feature view versions, data digest, validation records."""
+"""Lineage of a training run: code version, feature view versions, data digest, validation."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def code_version() -> dict[str, str]:
-    """The git commit of the checkout (and whether it had local changes), else the package version."""
+    """The git commit of the checkout (and whether it had changes), else the package version."""
     try:
         # --no-optional-locks: reading the state must never rewrite the index.
         sha = subprocess.run(

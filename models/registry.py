@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -25,15 +25,12 @@ from models.config import TrainingConfig
 from models.data import SPLITS, Boundaries, utc
 from models.evaluation import best_baseline, metrics_for
 from models.gate import Check, Decision, GateInputs, decide
-from models.lineage import Lineage, frame_digest, service_fields
+from models.lineage import Lineage, frame_digest
 from models.pipelines import SKOPS_TRUSTED_TYPES
 from models.prepare import expected_input_schema
 from models.specs import ModelSpec
 from models.tracking import Tracking, VersionInfo
-from models.training import TrainedModel, feature_importance, predict
-
-if TYPE_CHECKING:
-    from feast import FeatureStore
+from models.training import TrainedModel, feature_importance, iterations, predict
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +106,7 @@ def log_training_run(
             {
                 **trained.flat_metrics(),
                 "fit_seconds": trained.fit_seconds,
+                "model_iterations": float(iterations(trained.pipeline) or 0),
                 "retrieval_seconds": data.retrieval_seconds,
             },
         )
@@ -118,7 +116,9 @@ def log_training_run(
             "entity_start": data.start.isoformat(),
             "entity_end": data.end.isoformat(),
         }
-        masks_frame = {s: trained.inputs[s].assign(label=trained.labels[s]) for s in SPLITS}
+        masks_frame = {
+            s: trained.inputs[s].assign(label=trained.labels[s].astype("float64")) for s in SPLITS
+        }
         for split, context in zip(SPLITS, ("training", "validation", "test"), strict=True):
             lo, hi = _split_range(trained, split)
             frame = masks_frame[split]
@@ -206,7 +206,9 @@ def _log_plots(tracking: Tracking, run_id: str, trained: TrainedModel) -> None:
             importance,
         )
     else:
-        figures = plots.cancellation_figures(cache, y, pred, trained.baseline_predictions, importance)
+        figures = plots.cancellation_figures(
+            cache, y, pred, trained.baseline_predictions, importance
+        )
     for name, fig in figures.items():
         tracking.log_figure(run_id, fig, f"plots/{name}")
     plots.close(figures)
@@ -234,16 +236,19 @@ def _champion_on_test(
 
 def run_gate(
     tracking: Tracking,
-    store: FeatureStore,
     trained: TrainedModel,
     version: str,
     lineage: Lineage,
+    current_fields: dict[str, str],
     extra: tuple[Check, ...] = (),
 ) -> Decision:
-    """Decide whether `version` (just trained) replaces the champion; record it on the version."""
+    """Decide whether `version` (just trained) replaces the champion; record it on the version.
+
+    current_fields: the feature service's features as the registry defines them now
+    (lineage.service_fields(store.get_feature_service(...))), which the signature must match.
+    """
     spec = trained.spec
-    fields = service_fields(store.get_feature_service(lineage.feature_service))
-    expected = expected_input_schema(spec.kind, fields)
+    expected = expected_input_schema(spec.kind, current_fields)
     actual = tracking.input_schema(spec.registered_name, version)
     baseline_name, baseline_value = best_baseline(
         trained.baselines["test"], spec.primary.name, spec.primary.higher_is_better
@@ -338,8 +343,12 @@ def rollback(tracking: Tracking, name: str, reason: str = "") -> tuple[str, str]
     tracking.set_version_tags(
         name,
         current,
-        {"rollback.at": _now(), "rollback.by": user, "rollback.reason": reason or "-",
-         "rollback.restored": restored},
+        {
+            "rollback.at": _now(),
+            "rollback.by": user,
+            "rollback.reason": reason or "-",
+            "rollback.restored": restored,
+        },
     )
     tracking.set_version_tags(
         name, restored, {"champion.restored_at": _now(), "champion.restored_from": current}

@@ -10,6 +10,7 @@ never the deprecated stages.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -22,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.data
 import mlflow.sklearn
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -112,9 +114,7 @@ class Tracking:
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
         now = int(time.time() * 1000)
-        items = [
-            Metric(k, float(v), now, 0) for k, v in metrics.items() if math.isfinite(float(v))
-        ]
+        items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if math.isfinite(float(v))]
         for i in range(0, len(items), 1000):
             self.client.log_batch(run_id, metrics=items[i : i + 1000])
 
@@ -138,9 +138,7 @@ class Tracking:
         The source is described by tags (feature service, entity time range): the rows come
         from a point-in-time retrieval, not from one file MLflow could point at.
         """
-        from mlflow.data.code_dataset_source import CodeDatasetSource
-
-        dataset = mlflow.data.from_pandas(
+        dataset = from_pandas(
             frame,
             source=CodeDatasetSource(tags={k: str(v) for k, v in source.items()}),
             name=name,
@@ -268,7 +266,16 @@ class Tracking:
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version of a registered model, newest first."""
         found = self.client.search_model_versions(f"name = '{name}'")
-        infos = [self._info(v) for v in found]
+        # Searches do not fill in aliases: take them from the registered model.
+        aliases: dict[str, list[str]] = {}
+        for alias, version in self.client.get_registered_model(name).aliases.items():
+            aliases.setdefault(str(version), []).append(alias)
+        infos = [
+            dataclasses.replace(
+                self._info(v), aliases=tuple(sorted(aliases.get(str(v.version), [])))
+            )
+            for v in found
+        ]
         return sorted(infos, key=lambda v: int(v.version), reverse=True)
 
     def model_tags(self, name: str) -> dict[str, str]:

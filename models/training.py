@@ -60,31 +60,68 @@ def predict(pipeline: Pipeline, task: str, inputs: pd.DataFrame) -> np.ndarray:
     return np.asarray(pipeline.predict(inputs), dtype=float)
 
 
+def _fit(
+    pipeline: Pipeline,
+    config: TrainingConfig,
+    inputs: dict[str, pd.DataFrame],
+    labels: dict[str, np.ndarray],
+) -> None:
+    """Fit on the training split. Gradient boosting stops early on the validation split (the
+    encoder, fitted on train only, transforms it), never on a shuffled slice of train."""
+    p = config.hgb
+    early = (
+        config.family == "hgb"
+        and p.early_stopping_rounds > 0
+        and len(labels["validation"]) >= p.min_validation_rows
+    )
+    if not early:
+        pipeline.fit(inputs["train"], labels["train"])
+        return
+    prepare, model = pipeline.named_steps["prepare"], pipeline.named_steps["model"]
+    model.set_params(early_stopping=True, n_iter_no_change=p.early_stopping_rounds, scoring="loss")
+    x_train = prepare.fit_transform(inputs["train"], labels["train"])
+    x_val = prepare.transform(inputs["validation"])
+    model.fit(x_train, labels["train"], X_val=x_val, y_val=labels["validation"])
+
+
+def iterations(pipeline: Pipeline) -> int | None:
+    """Boosting iterations the fitted model kept (None for other families)."""
+    model = pipeline.named_steps["model"]
+    if not hasattr(model, "n_trees_per_iteration_"):  # linear models' n_iter_ means solver steps
+        return None
+    return int(model.n_iter_)
+
+
 def fit_model(
     data: TrainingData, config: TrainingConfig, bounds: Boundaries | None = None
 ) -> TrainedModel:
     """Split by time, fit the Pipeline on train only, score model and baselines on every split."""
     spec = SPECS[data.kind]
     frame = data.frame
-    bounds = bounds or boundaries_for(frame["split_time"], config.split)
+    bounds = bounds or boundaries_for(frame, config.split)
     masks = split_masks(frame, bounds)
     prepared = prepare_features(data.kind, frame)
     label = frame["label"].to_numpy()
     inputs = {s: prepared[masks[s]].reset_index(drop=True) for s in SPLITS}
     labels = {s: label[masks[s]] for s in SPLITS}
     raw = {s: frame[masks[s]].reset_index(drop=True) for s in SPLITS}
-    for split in SPLITS:
+    for split in ("train", "test"):
         if len(labels[split]) == 0:
             raise ValueError(f"the {split} split is empty: too little data for {data.kind}")
+    if len(labels["validation"]) == 0:
+        log.warning("%s: the validation split is empty (too little data)", data.kind)
     if spec.task == "classification" and len(np.unique(labels["train"])) < 2:
         raise ValueError("the training split has a single class")
 
     pipeline = build_pipeline(config, inputs["train"])
     with threadpool_limits(config.n_threads):
         started = time.perf_counter()
-        pipeline.fit(inputs["train"], labels["train"])
+        _fit(pipeline, config, inputs, labels)
         fit_seconds = time.perf_counter() - started
-        predictions = {s: predict(pipeline, spec.task, inputs[s]) for s in SPLITS}
+        predictions = {
+            s: predict(pipeline, spec.task, inputs[s]) if len(inputs[s]) else np.array([])
+            for s in SPLITS
+        }
     log.info(
         "%s: fitted %s on %d rows in %.1f s",
         data.kind,
@@ -92,21 +129,26 @@ def fit_model(
         len(labels["train"]),
         fit_seconds,
     )
-    metrics = {s: metrics_for(spec.task, labels[s], predictions[s]) for s in SPLITS}
+    scored = [s for s in SPLITS if len(labels[s])]
+    metrics = {s: metrics_for(spec.task, labels[s], predictions[s]) for s in scored}
 
     baselines: dict[str, dict[str, dict[str, float]]] = {}
     baseline_predictions: dict[str, np.ndarray] = {}
     if spec.task == "regression":
-        for split in SPLITS:
+        for split in scored:
             preds = price_baselines(raw[split])
-            baselines[split] = {n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()}
+            baselines[split] = {
+                n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()
+            }
             if split == "test":
                 baseline_predictions = preds
     else:
         fitted = CancellationBaselines(inputs["train"], labels["train"], seed=config.seed)
-        for split in SPLITS:
+        for split in scored:
             preds = fitted.predict(inputs[split])
-            baselines[split] = {n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()}
+            baselines[split] = {
+                n: metrics_for(spec.task, labels[split], p) for n, p in preds.items()
+            }
             if split == "test":
                 baseline_predictions = preds
     return TrainedModel(

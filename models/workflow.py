@@ -13,7 +13,7 @@ from fti.settings import Settings
 from models.config import ModelKind, TrainingConfig
 from models.data import Boundaries, TrainingData, load_training_data
 from models.gate import Decision
-from models.lineage import Lineage, collect_lineage
+from models.lineage import Lineage, collect_lineage, service_fields
 from models.specs import SPECS
 from models.training import TrainedModel, fit_model
 
@@ -99,6 +99,7 @@ def train_and_register(
     record = log_training_run(tracking, trained, lineage, plots=plots)
     seconds["log"] = time.perf_counter() - started
     started = time.perf_counter()
-    decision = run_gate(tracking, store, trained, record.version, lineage)
+    fields = service_fields(store.get_feature_service(lineage.feature_service))
+    decision = run_gate(tracking, trained, record.version, lineage, fields)
     seconds["gate"] = time.perf_counter() - started
     return TrainOutcome(trained, lineage, record, decision, seconds)

@@ -324,6 +324,96 @@ class ExpectMulticolumnSumToBeBetween(MulticolumnMapExpectation):
     success_keys: ClassVar[tuple[str, ...]] = ("mostly", "min_value", "max_value")
 
 
+class MulticolumnNotNull(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.fti_not_null"
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        return ~column_list.isna().any(axis=1)
+
+
+class ExpectColumnsToNotBeNull(MulticolumnMapExpectation):
+    """No missing value in any of the columns (one pass over all of them)."""
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric = "multicolumn_values.fti_not_null"
+
+
+def _float_block(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack(
+        [
+            pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            for c in frame.columns
+        ]
+    )
+
+
+class MulticolumnFinite(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.fti_finite"
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        return pd.Series(
+            np.isfinite(_float_block(column_list)).all(axis=1), index=column_list.index
+        )
+
+
+class ExpectMulticolumnValuesToBeFinite(MulticolumnMapExpectation):
+    """Every value of every column is a finite number (no NaN, no inf): e.g. an embedding."""
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric = "multicolumn_values.fti_finite"
+
+
+class MulticolumnInRange(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.fti_in_range"
+    condition_value_keys = ("min_value", "max_value")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(
+        cls,
+        column_list: pd.DataFrame,
+        min_value: float | None = None,
+        max_value: float | None = None,
+        **kwargs: Any,
+    ) -> pd.Series:
+        values = _float_block(column_list)
+        ok = np.ones(values.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if min_value is not None:
+                ok &= ~(values < min_value)
+            if max_value is not None:
+                ok &= ~(values > max_value)
+        return pd.Series(ok.all(axis=1), index=column_list.index)
+
+
+class ExpectMulticolumnValuesToBeInRange(MulticolumnMapExpectation):
+    """Every value of every column within [min_value, max_value]; missing values pass."""
+
+    min_value: float | None = None
+    max_value: float | None = None
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric = "multicolumn_values.fti_in_range"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "min_value", "max_value")
+
+
+class OneHot(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.fti_one_hot"
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        values = _float_block(column_list)
+        binary = ((values == 0) | (values == 1)).all(axis=1)
+        return pd.Series(binary & (np.nansum(values, axis=1) == 1), index=column_list.index)
+
+
+class ExpectColumnsToBeOneHot(MulticolumnMapExpectation):
+    """Every column is 0 or 1 and exactly one of them is 1 in each row."""
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric = "multicolumn_values.fti_one_hot"
+
+
 class ColumnPairInOrder(ColumnPairMapMetricProvider):
     condition_metric_name = "column_pair_values.fti_in_order"
     condition_value_keys = ("or_equal",)

@@ -15,7 +15,9 @@ from fti.settings import Settings
 
 console = Console(stderr=True)
 out = Console()
-models_app = typer.Typer(help="Registered models: versions, promotion, rollback.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Registered models: versions, promotion, rollback.", no_args_is_help=True
+)
 
 
 class ModelName(StrEnum):
@@ -54,7 +56,9 @@ def train(
     family: Annotated[Family, typer.Option(help="hgb (gradient boosting) or linear")] = Family.hgb,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: FTI_SEED)")] = None,
     start: Annotated[datetime | None, typer.Option(help="First entity time (UTC)")] = None,
-    end: Annotated[datetime | None, typer.Option(help="End of the entity times (UTC, exclusive)")] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="End of the entity times (UTC, exclusive)")
+    ] = None,
     from_run: Annotated[
         str | None, typer.Option(help="Re-train from this MLflow run's recorded lineage")
     ] = None,
@@ -139,21 +143,38 @@ def list_models(
         return
     from rich.table import Table
 
-    table = Table(title=f"registered models ({tracking.uri})")
-    for col in ("model", "version", "aliases", "created", "decision", "metric", "challenger",
-                "champion_then", "baseline", "reason"):
-        table.add_column(col, overflow="fold")
+    def num(text: str) -> str:
+        try:
+            return f"{float(text):.4g}"
+        except ValueError:
+            return text or "-"
+
+    from rich import box
+
+    table = Table(title=f"registered models ({tracking.uri})", box=box.SIMPLE, pad_edge=False)
+    table.add_column("model", overflow="fold")
+    for col in ("v", "aliases", "decision", "metric", "test", "champion", "baseline"):
+        table.add_column(col, no_wrap=True, min_width=len(col))
     for r in rows:
-        reason = r["reason"]
-        if r["override"]:
-            reason = f"override: {r['override']} | {reason}"
-        if r["rolled_back"]:
-            reason = f"rolled back: {r['rolled_back']} | {reason}"
         table.add_row(
-            r["model"], r["version"], r["aliases"], r["created"][:19], r["decision"],
-            r["metric"], r["challenger"], r["champion_then"], r["baseline"], reason[:160],
+            r["model"],
+            r["version"],
+            r["aliases"] or "-",
+            r["decision"],
+            r["metric"] or "-",
+            num(r["challenger"]),
+            num(r["champion_then"]),
+            num(r["baseline"]),
         )
     out.print(table)
+    for r in rows:
+        notes = [r["reason"]] if r["reason"] else []
+        if r["override"]:
+            notes.insert(0, f"override: {r['override']}")
+        if r["rolled_back"]:
+            notes.insert(0, f"rolled back: {r['rolled_back']}")
+        if notes:
+            out.print(f"{r['model']} v{r['version']}: " + " | ".join(notes), highlight=False)
 
 
 @models_app.command("promote")

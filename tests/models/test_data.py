@@ -27,7 +27,7 @@ def test_issue_time_is_noon_local_the_day_before(day: str) -> None:
     ).dt.tz_convert("UTC")
     assert len(delivery) == {"2024-03-31": 23, "2024-10-27": 25}.get(day, 24)
     issue = issue_time_of(delivery).dt.tz_convert(TZ)
-    expected = (start.tz_localize(None) - pd.Timedelta(days=1) + pd.Timedelta(hours=12))
+    expected = start.tz_localize(None) - pd.Timedelta(days=1) + pd.Timedelta(hours=12)
     assert (issue.dt.tz_localize(None) == expected).all()
 
 
@@ -52,7 +52,7 @@ def _frame() -> pd.DataFrame:
 
 def test_splits_follow_time_and_never_shuffle() -> None:
     frame = _frame()
-    bounds = boundaries_for(frame["split_time"], SplitConfig(validation_fraction=0.2, test_fraction=0.1))
+    bounds = boundaries_for(frame, SplitConfig(validation_fraction=0.2, test_fraction=0.1))
     assert bounds == Boundaries(
         pd.Timestamp("2024-03-11", tz="UTC"), pd.Timestamp("2024-03-31", tz="UTC")
     )
@@ -63,18 +63,18 @@ def test_splits_follow_time_and_never_shuffle() -> None:
     assert masks["test"].sum() == 10
 
 
-def test_a_label_not_known_before_the_next_split_stays_out_of_training() -> None:
+def test_a_label_known_only_in_the_test_period_is_not_learnt_from() -> None:
     frame = _frame()
-    bounds = boundaries_for(frame["split_time"], SplitConfig(validation_fraction=0.2, test_fraction=0.1))
+    bounds = Boundaries(pd.Timestamp("2024-03-11", tz="UTC"), pd.Timestamp("2024-03-31", tz="UTC"))
     masks = split_masks(frame, bounds)
-    # Labels arrive three days after the split time: the last three training days and the
-    # last three validation days are purged, the test split keeps every row.
-    assert masks["train"].sum() == 70 - 3
+    # Labels arrive three days after the split time: the last three validation rows would only
+    # be labelled inside the test period and are left out; training keeps every row.
+    assert masks["train"].sum() == 70
     assert masks["validation"].sum() == 20 - 3
-    assert (frame["label_time"][masks["train"]] < bounds.validation_start).all()
-    assert (frame["label_time"][masks["validation"]] < bounds.test_start).all()
+    assert masks["test"].sum() == 10
+    assert (frame["label_time"][masks["train"] | masks["validation"]] < bounds.test_start).all()
 
 
 def test_too_few_rows_to_split() -> None:
     with pytest.raises(ValueError, match="too few"):
-        boundaries_for(pd.Series(pd.to_datetime(["2024-01-01"], utc=True)), SplitConfig())
+        boundaries_for(_frame().head(5), SplitConfig())

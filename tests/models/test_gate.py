@@ -47,7 +47,10 @@ def test_a_better_challenger_is_promoted_and_the_tags_say_why() -> None:
     assert float(tags["gate.delta_champion"]) == pytest.approx(1 / 11, rel=1e-5)
     assert float(tags["gate.delta_baseline"]) == pytest.approx(2 / 12, rel=1e-5)
     assert {c["name"] for c in json.loads(tags["gate.checks"])} == {
-        "validation", "signature", "baseline", "champion"
+        "validation",
+        "signature",
+        "baseline",
+        "champion",
     }
 
 
@@ -108,7 +111,9 @@ def test_validation_status_from_records() -> None:
     assert not validation_status(None, tables).ok
     missing = validation_status(good[:1], tables)
     assert not missing.ok and "weather_daily" in missing.detail
-    failed = validation_status([*good, {"table": "zone_prices", "batch_id": "b9", "success": False}], tables)
+    failed = validation_status(
+        [*good, {"table": "zone_prices", "batch_id": "b9", "success": False}], tables
+    )
     assert not failed.ok and "zone_prices:b9" in failed.detail
 
 

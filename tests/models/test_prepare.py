@@ -52,8 +52,15 @@ def test_price_calendar_is_local_and_every_input_is_typed() -> None:
     schema = input_schema(prepared)
     assert schema.pop("zone") == "string"
     assert set(schema.values()) == {"double"}
-    for dropped in ("issue_time", "delivery_time", "label", "label_time", "split_time",
-                    "weather_station_id", "sunshine_station_id"):
+    for dropped in (
+        "issue_time",
+        "delivery_time",
+        "label",
+        "label_time",
+        "split_time",
+        "weather_station_id",
+        "sunshine_station_id",
+    ):
         assert dropped not in prepared.columns
 
 
@@ -96,8 +103,13 @@ def test_cancellation_inputs_exclude_ids_outcomes_and_versions() -> None:
 
 
 def test_cancellation_template_matches_service_types() -> None:
-    fields = {"lead_time": "Int64", "agent": "String", "age_band": "String", "country_PRT": "Int64",
-              "country_vocab_version": "String"}
+    fields = {
+        "lead_time": "Int64",
+        "agent": "String",
+        "age_band": "String",
+        "country_PRT": "Int64",
+        "country_vocab_version": "String",
+    }
     expected = expected_input_schema("cancellation", fields)
     assert expected == input_schema(prepare_cancellation(_booking_raw()))
 

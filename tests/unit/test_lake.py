@@ -66,3 +66,129 @@ def test_replace_window_refuses_rows_outside(tmp_path: Path) -> None:
     lo, hi = pd.Timestamp("2021-01-01", tz="UTC"), pd.Timestamp("2021-01-02", tz="UTC")
     with pytest.raises(ValueError, match="outside the window"):
         lake.replace_window(_frame(range(5)), tmp_path, "ts", lo, hi, PART, ["zone", "ts"])
+
+
+# ---- transactions ----------------------------------------------------------------------------
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL at a fault point (the subprocess tests use the real signal)."""
+
+
+def _hashes(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and lake.TXN_DIR not in p.relative_to(root).parts
+    }
+
+
+def _state(tmp_path: Path) -> Path:
+    state = tmp_path / "state"
+    lake.upsert(_frame(range(5)), state / "lake" / "prices", ["zone", "ts"], PART)
+    (state / "feast").mkdir(parents=True)
+    (state / "feast" / "online_store.db").write_bytes(b"old online")
+    return state
+
+
+def _stage_run(txn: lake.Transaction, state: Path) -> None:
+    root = txn.stage_dir(state / "lake" / "prices")
+    lake.upsert(_frame(range(3, 30), value=7.0), root, ["zone", "ts"], PART)
+    txn.stage_file(state / "feast" / "online_store.db").write_bytes(b"new online")
+    txn.put("validation/batches.jsonl").write_text("{}\n")
+
+
+def test_transaction_commits_everything_and_reads_its_own_writes(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    with lake.transaction(state, "t") as txn:
+        _stage_run(txn, state)
+        staged = lake.read_table(txn.stage_dir(state / "lake" / "prices"))
+        assert len(staged) == 27  # the run sees its own rows
+        assert len(lake.read_table(state / "lake" / "prices")) == 5  # nobody else does
+    assert len(lake.read_table(state / "lake" / "prices")) == 27
+    assert (state / "feast" / "online_store.db").read_bytes() == b"new online"
+    assert not [p for p in (state / lake.TXN_DIR).iterdir() if p.is_dir()]
+
+
+def test_transaction_abort_changes_nothing(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    before = _hashes(state)
+    with pytest.raises(RuntimeError), lake.transaction(state, "t") as txn:
+        _stage_run(txn, state)
+        raise RuntimeError("validation failed")
+    assert _hashes(state) == before
+
+
+def test_commit_of_identical_content_swaps_nothing(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    txn = lake.Transaction.begin(state, "t")
+    lake.upsert(_frame(range(5)), txn.stage_dir(state / "lake" / "prices"), ["zone", "ts"], PART)
+    assert txn.commit() == 0
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "stage.write",  # mid-staging
+        "txn.commit.plan",  # staged, journal not written
+        "txn.commit",  # journal written, nothing swapped
+        "txn.swap.1",  # first file swapped
+        "txn.swap.3",  # all but the last swapped
+        "txn.swap.4",  # everything swapped, not marked committed
+    ],
+)
+def test_recover_rolls_back_an_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str
+) -> None:
+    state = _state(tmp_path)
+    before = _hashes(state)
+
+    def fault(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    monkeypatch.setattr(lake, "fault_point", fault)
+    txn = lake.Transaction.begin(state, "t")
+    with pytest.raises(Killed):
+        _stage_run(txn, state)
+        txn.commit()
+    txn._close(remove=False)  # the process died: its lock is released, its folder stays
+    monkeypatch.undo()
+    assert lake.recover(state) in ([], [txn.id])
+    assert _hashes(state) == before
+    # The re-run completes.
+    with lake.transaction(state, "t") as again:
+        _stage_run(again, state)
+    assert len(lake.read_table(state / "lake" / "prices")) == 27
+
+
+def test_recover_after_the_commit_point_keeps_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = _state(tmp_path)
+    monkeypatch.setattr(
+        lake,
+        "fault_point",
+        lambda name: (_ for _ in ()).throw(Killed()) if name == "txn.committed" else None,
+    )
+    txn = lake.Transaction.begin(state, "t")
+    _stage_run(txn, state)
+    with pytest.raises(Killed):
+        txn.commit()
+    txn._close(remove=False)
+    monkeypatch.undo()
+    lake.recover(state)
+    assert len(lake.read_table(state / "lake" / "prices")) == 27
+    assert (state / "feast" / "online_store.db").read_bytes() == b"new online"
+
+
+def test_transaction_drop_keeps_only_the_records(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    before = _hashes(state)
+    txn = lake.Transaction.begin(state, "t")
+    _stage_run(txn, state)
+    txn.drop(["lake/", "feast/"])
+    txn.commit()
+    after = _hashes(state)
+    assert after.pop("validation/batches.jsonl") == b"{}\n"
+    assert after == before

@@ -1,0 +1,1 @@
+"""One module per row of the issue's table; each has `run(quick, workdir) -> {"rows": [...]}`."""

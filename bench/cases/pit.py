@@ -1,0 +1,166 @@
+"""PIT: training retrieval through the feature services vs a plain DuckDB ASOF LEFT JOIN.
+
+Ours: `FeatureStore.get_historical_features(entity_df, features=<service>).to_df()` on the
+platform's feature repo and offline store. Baseline: one hand-written DuckDB query with an
+ASOF LEFT JOIN per feature view (TTL as a CASE) over the same parquet files, `.df()`.
+Both answers are compared value by value (the row "identical" flag).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench import data
+from bench.common import PeakRss, Row, best_of
+
+log = logging.getLogger(__name__)
+
+MEMORY_TARGET_MIB = 2048
+
+
+def _baseline_sql(store: Any, service: Any, offline_root: Path) -> tuple[str, list[str]]:
+    """The plain query: entity table `e` ASOF LEFT JOIN each view's parquet."""
+    selects, joins, names = ["e.__row"], [], []
+    for i, projection in enumerate(service.feature_view_projections):
+        view = store.get_feature_view(projection.name)
+        keys = [c.name for c in view.entity_columns]
+        entity_cols = [projection.join_key_map.get(k, k) for k in keys]
+        features = [f.name for f in projection.features]
+        pattern = (offline_root / view.name / "**" / "*.parquet").as_posix()
+        cols = ", ".join(
+            [f'"{k}" AS k{i}_{j}' for j, k in enumerate(keys)]
+            + [f"event_timestamp AS t{i}"]
+            + [f'"{f}"' for f in features]
+        )
+        on = [f'e."{c}" = v{i}.k{i}_{j}' for j, c in enumerate(entity_cols)]
+        on.append(f"e.event_timestamp >= v{i}.t{i}")
+        joins.append(
+            f"ASOF LEFT JOIN (SELECT {cols} FROM read_parquet('{pattern}', "
+            f"hive_partitioning = false)) v{i} ON {' AND '.join(on)}"
+        )
+        ttl = int(view.ttl.total_seconds()) if view.ttl else 0
+        for f in features:
+            value = f'v{i}."{f}"'
+            if ttl:
+                value = (
+                    f"CASE WHEN v{i}.t{i} >= e.event_timestamp - INTERVAL {ttl} SECOND "
+                    f"THEN {value} END"
+                )
+            selects.append(f'{value} AS "{f}"')
+            names.append(f)
+    return f"SELECT {', '.join(selects)} FROM entity e {' '.join(joins)}", names
+
+
+def _same(ours: pd.DataFrame, base: pd.DataFrame, names: list[str]) -> bool:
+    base = base.sort_values("__row").reset_index(drop=True)
+    for name in names:
+        a, b = ours[name], base[name]
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            if not np.array_equal(
+                a.to_numpy(dtype="float64", na_value=np.nan),
+                b.to_numpy(dtype="float64", na_value=np.nan),
+                equal_nan=True,
+            ):
+                log.warning("column %s differs", name)
+                return False
+        else:
+            left = a.astype(object).where(a.notna(), None).tolist()
+            right = b.astype(object).where(b.notna(), None).tolist()
+            if left != right:
+                log.warning("column %s differs", name)
+                return False
+    return True
+
+
+def run(quick: bool, workdir: Path) -> dict[str, Any]:
+    import duckdb
+
+    from fti.settings import Settings
+    from fti.store import apply_definitions, open_store
+
+    settings = Settings(state_dir=workdir / "state")
+    settings.apply_process_env()
+    offline = settings.offline_dir
+    zones = 10
+    first_year = 2023 if quick else 2016
+    copies = 1 if quick else 9
+    sizes = [10_000] if quick else [10_000, 100_000, 1_000_000]
+
+    prices = data.scaled_prices(data.real_prices(first_year), zones)
+    from features.prices import price_features
+
+    zone_prices = price_features(prices)
+    data.write_feature_table(offline, "zone_prices", zone_prices)
+    for name, frame in data.weather_tables().items():
+        data.write_feature_table(offline, name, frame)
+    bookings = data.scaled_bookings(data.real_bookings(), copies)
+    for name, frame in bookings.tables.items():
+        data.write_feature_table(offline, name, frame)
+    years = zone_prices["event_timestamp"].dt.year
+    notes = [
+        f"zone_prices: {zones} zones x {years.min()}-{years.max()} "
+        f"({len(zone_prices):,} hourly rows, real SE1-SE4 + offset copies)",
+        f"booking_details: {len(bookings.tables['booking_details']):,} rows "
+        f"({copies} copies of the 119,390 real bookings)",
+    ]
+
+    store = open_store(settings)
+    apply_definitions(store)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+
+    rows = []
+    for service_name in ("price_forecaster_v1", "cancellation_classifier_v1"):
+        service = store.get_feature_service(service_name)
+        sql, names = _baseline_sql(store, service, offline)
+        for n in sizes:
+            if service_name == "price_forecaster_v1":
+                entity_df = data.price_entities(zone_prices, n, seed=n)
+            else:
+                entity_df = data.booking_entities(bookings.entities, n, seed=n)
+            repeat = 1 if n >= 1_000_000 else 2
+
+            def ours(entity_df: pd.DataFrame = entity_df, service: Any = service) -> pd.DataFrame:
+                return store.get_historical_features(entity_df=entity_df, features=service).to_df()
+
+            with PeakRss() as peak:
+                ours_s, got = best_of(ours, repeat)
+            entity = entity_df.assign(__row=np.arange(n))
+            con.register("entity", entity)
+
+            def base(sql: str = sql) -> pd.DataFrame:
+                return con.sql(sql).df()
+
+            base_s, expected = best_of(base, repeat)
+            con.unregister("entity")
+            identical = len(got) == n and _same(got, expected, names)
+            limit = max(3 * base_s, base_s + 0.5)
+            label = "1M" if n >= 1_000_000 else f"{n // 1000}k"
+            memory_ok = peak.mib < MEMORY_TARGET_MIB if n >= 1_000_000 else True
+            rows.append(
+                Row(
+                    case="PIT",
+                    what=f"{service_name}, {label} entity rows",
+                    figure=ours_s,
+                    unit="s",
+                    baseline=base_s,
+                    ratio=ours_s / base_s,
+                    ratio_means="x ASOF time",
+                    target="<= 3x or +0.5 s" + (", < 2 GiB" if n >= 1_000_000 else ""),
+                    met=ours_s <= limit and memory_ok and identical,
+                    details={
+                        "identical": identical,
+                        "rows": n,
+                        "peak_rss_mib": round(peak.mib),
+                        "views": len(service.feature_view_projections),
+                    },
+                )
+            )
+            log.warning("%s %s: %.2f s vs %.2f s", service_name, n, ours_s, base_s)
+            del got, expected, entity, entity_df
+    return {"rows": rows, "notes": notes}

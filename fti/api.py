@@ -1,0 +1,305 @@
+"""Prediction service: the champions' predictions for entity keys, from Feast's online store.
+
+`fti api` serves it with uvicorn on 127.0.0.1. Each request reads the model's features through
+its feature service from the online store, prepares them with the same function as training
+(models/prepare.py) and answers with the champion's prediction and version. The champion alias
+is re-resolved at most every `alias_ttl_s` seconds, so a promotion is picked up without restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from fti.settings import Settings
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+log = logging.getLogger(__name__)
+
+
+class PriceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zone: str = Field(min_length=1, max_length=16, examples=["SE3"])
+    delivery_hours: list[datetime] = Field(
+        min_length=1, max_length=48, description="Delivery hours (hour starts, with a time zone)"
+    )
+
+
+class PricePrediction(BaseModel):
+    delivery_hour: datetime
+    predicted_price_eur_mwh: float
+
+
+class PriceResponse(BaseModel):
+    model: str
+    version: str
+    feature_service: str
+    zone: str
+    predictions: list[PricePrediction]
+
+
+class CancellationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    booking_id: str = Field(min_length=1, max_length=64)
+    guest_id: str | None = Field(None, max_length=64, description="Default: the booking's guest")
+
+
+class CancellationResponse(BaseModel):
+    model: str
+    version: str
+    feature_service: str
+    booking_id: str
+    cancel_probability: float
+
+
+@dataclass
+class _Loaded:
+    version: str
+    model: Any
+    schema: dict[str, str]
+
+
+class Champions:
+    """The champion model per registered name, re-resolved after a short TTL."""
+
+    def __init__(self, settings: Settings, ttl_s: float) -> None:
+        from models.tracking import Tracking
+
+        self.tracking = Tracking(settings)
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._resolved: dict[str, tuple[float, str | None]] = {}
+        self._models: dict[tuple[str, str], _Loaded] = {}
+        self._root = settings.state_dir / "cache" / "api-models"
+
+    def version(self, name: str) -> str | None:
+        now = time.monotonic()
+        cached = self._resolved.get(name)
+        if cached and now - cached[0] < self.ttl_s:
+            return cached[1]
+        version = self.tracking.alias_version(name, "champion")
+        self._resolved[name] = (now, version)
+        return version
+
+    def get(self, name: str) -> _Loaded:
+        version = self.version(name)
+        if version is None:
+            raise HTTPException(503, f"{name} has no champion yet")
+        with self._lock:
+            if (name, version) not in self._models:
+                model = self.tracking.load_pyfunc(name, version, self._root / name / version)
+                schema = self.tracking.input_schema(name, version)
+                self._models[(name, version)] = _Loaded(version, model, schema)
+            return self._models[(name, version)]
+
+
+def _predict(loaded: _Loaded, prepared: pd.DataFrame) -> np.ndarray:
+    frame = prepared[list(loaded.schema)].copy()
+    # An online value missing for every requested row arrives as an all-None object column,
+    # which prepare reads as a category: give it back the number type the signature expects.
+    for column, kind in loaded.schema.items():
+        if kind == "double" and not pd.api.types.is_float_dtype(frame[column]):
+            missing = frame[column].isin(["missing"]) | frame[column].isna()
+            frame[column] = pd.to_numeric(frame[column].where(~missing), errors="coerce")
+            frame[column] = frame[column].astype("float64")
+    out = loaded.model.predict(frame)
+    return np.asarray(out.to_numpy() if hasattr(out, "to_numpy") else out, dtype="float64")
+
+
+def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> FastAPI:
+    """The FastAPI application (stores and models open lazily, on first use)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="fti prediction service",
+        version="1",
+        description="Champion predictions from online features (Feast) and MLflow models.",
+    )
+    state: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def store() -> FeatureStore:
+        with lock:
+            if "store" not in state:
+                from fti.store import open_store
+
+                state["store"] = open_store(settings)
+            return state["store"]  # type: ignore[no-any-return]
+
+    def champions() -> Champions:
+        with lock:
+            if "champions" not in state:
+                state["champions"] = Champions(settings, alias_ttl_s)
+            return state["champions"]  # type: ignore[no-any-return]
+
+    def lake_prices() -> pd.DataFrame:
+        # Same-hour prices of earlier days: the online store holds only each zone's latest row.
+        cached = state.get("prices")
+        if cached is None or time.monotonic() - cached[0] > 60:
+            from fti import lake
+            from fti.tables import LAKE
+
+            frame = lake.read_table(
+                LAKE["prices"].root(settings), columns=["zone", "ts", "price_eur_mwh"]
+            )
+            frame["ts"] = pd.to_datetime(frame["ts"], utc=True).astype("datetime64[ns, UTC]")
+            cached = (time.monotonic(), frame.set_index(["zone", "ts"])["price_eur_mwh"])
+            state["prices"] = cached
+        return cached[1]  # type: ignore[no-any-return]
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    def ready() -> dict[str, Any]:
+        """Readiness: the feature store opens and both models have a champion."""
+        from models.specs import SPECS
+
+        try:
+            store()
+            versions = {
+                s.registered_name: champions().version(s.registered_name) for s in SPECS.values()
+            }
+        except Exception as err:
+            raise HTTPException(503, f"not ready: {err}") from err
+        missing = [n for n, v in versions.items() if v is None]
+        if missing:
+            raise HTTPException(503, f"no champion for {', '.join(missing)}")
+        return {"status": "ready", "champions": versions}
+
+    @app.post("/predict/price", response_model=PriceResponse)
+    def predict_price(request: PriceRequest) -> PriceResponse:
+        """Day-ahead price of a zone's delivery hours, from the zone's online features."""
+        from models.config import ZONE_STATIONS
+        from models.data import NO_STATION, price_rows
+        from models.prepare import prepare_price
+        from models.specs import SPECS
+
+        spec = SPECS["price"]
+        hours = pd.Series(pd.to_datetime(request.delivery_hours, utc=True))
+        if any(t.tzinfo is None for t in request.delivery_hours):
+            raise HTTPException(422, "delivery_hours need a time zone (e.g. 2024-01-02T13:00Z)")
+        if (hours != hours.dt.floor("h")).any():
+            raise HTTPException(422, "delivery_hours must be hour starts")
+        loaded = champions().get(spec.registered_name)
+        daily, sunshine = ZONE_STATIONS.get(request.zone, (NO_STATION, NO_STATION))
+        service = store().get_feature_service(spec.feature_service)
+        online = (
+            store()
+            .get_online_features(
+                features=service,
+                entity_rows=[
+                    {
+                        "zone": request.zone,
+                        "weather_station_id": daily,
+                        "sunshine_station_id": sunshine,
+                    }
+                ],
+            )
+            .to_df()
+        )
+        if online["price_eur_mwh"].isna().all():
+            raise HTTPException(404, f"unknown zone {request.zone!r}: no online features")
+        rows = price_rows(pd.Series([request.zone] * len(hours)), hours)
+        state_cols = online.drop(
+            columns=["zone", "weather_station_id", "sunshine_station_id"], errors="ignore"
+        )
+        raw = rows.assign(**{c: state_cols[c].iloc[0] for c in state_cols.columns})
+        prices = lake_prices()
+
+        def lookup(times: pd.Series) -> np.ndarray:
+            index = pd.MultiIndex.from_arrays([rows["zone"], pd.to_datetime(times, utc=True)])
+            return prices.reindex(index).to_numpy(dtype="float64")
+
+        raw["same_hour_last_day"] = lookup(rows["_t_day"])
+        raw["same_hour_day_before"] = lookup(
+            pd.to_datetime(rows["_t_day"], utc=True) - pd.Timedelta(hours=24)
+        )
+        raw["same_hour_last_week"] = lookup(rows["_t_week"])
+        raw["same_hour_age_h"] = (raw["delivery_time"] - raw["_t_day"]).dt.total_seconds() / 3600.0
+        raw = raw.drop(columns=["_t_day", "_t_week"])
+        values = _predict(loaded, prepare_price(raw)).reshape(-1)
+        return PriceResponse(
+            model=spec.registered_name,
+            version=loaded.version,
+            feature_service=spec.feature_service,
+            zone=request.zone,
+            predictions=[
+                PricePrediction(delivery_hour=t.to_pydatetime(), predicted_price_eur_mwh=float(v))
+                for t, v in zip(hours, values, strict=True)
+            ],
+        )
+
+    @app.post("/predict/cancellation", response_model=CancellationResponse)
+    def predict_cancellation(request: CancellationRequest) -> CancellationResponse:
+        """Cancellation probability of a booking, from its online features."""
+        from models.prepare import prepare_cancellation
+        from models.specs import SPECS
+
+        spec = SPECS["cancellation"]
+        loaded = champions().get(spec.registered_name)
+        details = (
+            store()
+            .get_online_features(
+                features=["booking_details:hotel", "booking_details:stay_week_start"],
+                entity_rows=[{"booking_id": request.booking_id}],
+            )
+            .to_df()
+        )
+        if details["hotel"].isna().all():
+            raise HTTPException(404, f"unknown booking {request.booking_id!r}")
+        guest = request.guest_id or guest_of(request.booking_id)
+        if guest is None:
+            raise HTTPException(404, f"booking {request.booking_id!r} has no known guest")
+        entity = {
+            "booking_id": request.booking_id,
+            "hotel": details["hotel"].iloc[0],
+            "stay_week_start": details["stay_week_start"].iloc[0],
+            "guest_id": guest,
+        }
+        service = store().get_feature_service(spec.feature_service)
+        raw = store().get_online_features(features=service, entity_rows=[entity]).to_df()
+        for key, value in entity.items():
+            raw[key] = value
+        values = _predict(loaded, prepare_cancellation(raw))
+        probability = float(values[0, -1] if values.ndim == 2 else values[0])
+        return CancellationResponse(
+            model=spec.registered_name,
+            version=loaded.version,
+            feature_service=spec.feature_service,
+            booking_id=request.booking_id,
+            cancel_probability=probability,
+        )
+
+    def guest_of(booking_id: str) -> str | None:
+        if "guests" not in state:
+            from fti import lake
+            from fti.tables import LAKE
+
+            frame = lake.read_table(
+                LAKE["bookings"].root(settings), columns=["booking_id", "guest_id"]
+            )
+            state["guests"] = dict(
+                zip(frame["booking_id"].astype(str), frame["guest_id"].astype(str), strict=True)
+            )
+        return state["guests"].get(booking_id)  # type: ignore[no-any-return]
+
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

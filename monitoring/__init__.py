@@ -1,0 +1,1 @@
+"""Monitoring math: drift statistics and range checks as pure functions (no I/O)."""
