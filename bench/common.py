@@ -148,7 +148,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, Any] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -162,7 +162,7 @@ def machine() -> dict[str, Any]:
         import redis
 
         client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
-        redis_version = client.info("server").get("redis_version")
+        redis_version = client.info("server").get("redis_version")  # type: ignore[union-attr]
         client.close()
     except Exception:
         pass

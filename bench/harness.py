@@ -31,7 +31,7 @@ class Case:
 
 CASES: tuple[Case, ...] = (
     Case("CLI", "bench.cases.cli", 1 * GIB, 120),
-    Case("PIT", "bench.cases.pit", 4 * GIB, 900),
+    Case("PIT", "bench.cases.pit", 6 * GIB, 900),
     Case("MAT", "bench.cases.mat", 5 * GIB, 1200),
     Case("ON", "bench.cases.online", 3 * GIB, 900),
     Case("FP", "bench.cases.fp", 8 * GIB, 1200),

@@ -463,8 +463,8 @@ def _redis_ts(stamp: pd.Timestamp) -> tuple[int, bytes]:
 class ArrowWriteComputeEngineConfig(LocalComputeEngineConfig):
     """``batch_engine`` section of feature_store.yaml for :class:`ArrowWriteComputeEngine`."""
 
-    type: Literal["fti.feast_online.ArrowWriteComputeEngine"] = (  # type: ignore[assignment]
-        "fti.feast_online.ArrowWriteComputeEngine"
+    type: Literal["fti.feast_online.ArrowWriteComputeEngine"] = (
+        "fti.feast_online.ArrowWriteComputeEngine"  # type: ignore[assignment]
     )
 
 
@@ -506,7 +506,7 @@ class ArrowOutputNode(LocalOutputNode):
 
 class _ArrowFeatureBuilder(LocalFeatureBuilder):
     def build_output_nodes(self, view: Any, input_node: Any) -> ArrowOutputNode:
-        node = ArrowOutputNode("output", self.dag_root.view, inputs=[input_node])
+        node = ArrowOutputNode("output", self.dag_root.view, inputs=[input_node])  # type: ignore[arg-type]
         self.nodes.append(node)
         return node
 
@@ -595,7 +595,7 @@ def _python_values(values: list[ValueProto], feature_type: ValueType | None) -> 
     """feast_value_type_to_python_type of every value, inline for the plain scalar members."""
     if feature_type is ValueType.UUID or feature_type is ValueType.TIME_UUID:
         return [feast_value_type_to_python_type(v, feature_type) for v in values]
-    out = []
+    out: list[Any] = []
     plain = _PLAIN_MEMBERS
     for value in values:
         member = value.WhichOneof("val")
@@ -659,7 +659,7 @@ class FastOnlineResponse(OnlineResponse):
                 response.results.append(
                     GetOnlineFeaturesResponse.FeatureVector(
                         values=column.protos(),
-                        statuses=column.statuses,
+                        statuses=column.statuses,  # type: ignore[arg-type]
                         event_timestamps=column.stamps,
                     )
                 )
@@ -682,7 +682,7 @@ class FastOnlineResponse(OnlineResponse):
                 # Plain str / int join keys: Feast's proto round trip gives them back as is.
                 response[column.name] = list(column.python)
             elif values is not None and types.get(column.name) in _SCALAR_TYPES:
-                out = []
+                out: list[Any] = []
                 for value in values:
                     member = value.WhichOneof("val")
                     if member is None:
@@ -944,10 +944,10 @@ class _FastReads:
             else:
                 keys = [header + b"".join(p) for p in zip(*parts, strict=True)]
             unique: dict[bytes, list[int]] = {}
-            for i, key in enumerate(keys):
-                where = unique.get(key)
+            for i, entity_key in enumerate(keys):
+                where = unique.get(entity_key)
                 if where is None:
-                    unique[key] = [i]
+                    unique[entity_key] = [i]
                 else:
                     where.append(i)
             work.append((tp.table, tp.requested, list(unique)))
@@ -961,8 +961,8 @@ class _FastReads:
             _Column(key, None, present, null_stamps, values, types.get(key, ValueType.UNKNOWN))
             for key, values in columns.items()
         ]
-        for tp, rows, where in zip(plan.tables, read, positions, strict=True):
-            if len(where) == n:
+        for tp, rows, places in zip(plan.tables, read, positions, strict=True):
+            if len(places) == n:
                 # Every entity row distinct: unique rows are the output rows, in order.
                 stamps = [_NULL_TS if ts is None else _timestamp(ts) for ts, _ in rows]
                 datas = [data or _EMPTY for _, data in rows]
@@ -972,14 +972,14 @@ class _FastReads:
                     out.append(_Column(name, values_out, statuses, stamps))
                 continue
             stamps = list(null_stamps)
-            for (row_ts, _), destinations in zip(rows, where, strict=True):
+            for (row_ts, _), destinations in zip(rows, places, strict=True):
                 if row_ts is not None:
                     ts = _timestamp(row_ts)
                     for i in destinations:
                         stamps[i] = ts
             found = [
                 (data, destinations)
-                for (_, data), destinations in zip(rows, where, strict=True)
+                for (_, data), destinations in zip(rows, places, strict=True)
                 if data
             ]
             for feature, name in tp.outputs:
@@ -1003,8 +1003,8 @@ class _FastReads:
 class FastSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     """``online_store`` section for :class:`FastSqliteOnlineStore` (same options as ``sqlite``)."""
 
-    type: Literal["fti.feast_online.FastSqliteOnlineStore"] = (  # type: ignore[assignment]
-        "fti.feast_online.FastSqliteOnlineStore"
+    type: Literal["fti.feast_online.FastSqliteOnlineStore"] = (
+        "fti.feast_online.FastSqliteOnlineStore"  # type: ignore[assignment]
     )
 
 
@@ -1299,9 +1299,7 @@ def _entity_key_bytes(entity_key: EntityKeyProto, version: int) -> bytes:
 class FastRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     """``online_store`` section for :class:`FastRedisOnlineStore` (same options as ``redis``)."""
 
-    type: Literal["fti.feast_online.FastRedisOnlineStore"] = (  # type: ignore[assignment]
-        "fti.feast_online.FastRedisOnlineStore"
-    )
+    type: Literal["fti.feast_online.FastRedisOnlineStore"] = "fti.feast_online.FastRedisOnlineStore"  # type: ignore[assignment]
 
 
 class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
@@ -1438,7 +1436,7 @@ class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
         return [_entity_key_bytes(k, version) + project for k in entity_keys]
 
 
-def _redis_row(values: Sequence[bytes | None], ts_key: str, names: list[str]) -> Row:
+def _redis_row(values: Sequence[Any], ts_key: str, names: list[str]) -> Row:
     """RedisOnlineStore._get_features_for_entity, with one parse call per value."""
     res_val = dict(zip(names, values, strict=True))
     ts_val = res_val.pop(ts_key)

@@ -44,7 +44,7 @@ def platform_pipeline(raw: Path, state: Path) -> dict[str, Any]:
 
         for source, folder in RAW.items():
             start = time.perf_counter()
-            outcome = ingestion_flow(source, [str(raw / folder)], seed=0)  # type: ignore[arg-type]
+            outcome = ingestion_flow(source, [str(raw / folder)], seed=0)  # type: ignore[call-overload]
             stages[f"ingest {source}"] = time.perf_counter() - start
             if not isinstance(outcome, dict):
                 raise RuntimeError(f"ingestion of {source} failed: {outcome}")
@@ -96,9 +96,8 @@ def _offline_rows(root: Path) -> dict[str, int]:
     out = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         pattern = (folder / "**" / "*.parquet").as_posix()
-        out[folder.name] = duckdb.sql(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[
-            0
-        ][0]
+        cursor = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{pattern}')")
+        out[folder.name] = cursor.fetchall()[0][0]
     return out
 
 

@@ -29,7 +29,7 @@ def _pipeline(raw: Path, state: Path) -> None:
     from flows.ingestion import ingestion_flow
 
     for source, folder in RAW.items():
-        ingestion_flow(source, [str(raw / folder)], seed=0)  # type: ignore[arg-type]
+        ingestion_flow(source, [str(raw / folder)], seed=0)  # type: ignore[call-overload]
     features_flow()
 
 
@@ -51,7 +51,7 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
     from features.synthetic import SyntheticSpec, generate_raw
     from fti.settings import Settings
 
-    size = "tiny" if quick else "small"
+    size = "tiny"
     runs = 1 if quick else 3
     settings = Settings(state_dir=workdir / "state")
     os.environ.update(settings.process_env())
