@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.states import Failed
+from prefect.states import Failed, State
 
 from features.common import ParseResult, RawFormatError
 from fti.lake import fault_point
@@ -145,7 +145,7 @@ def commit_run(run: GateRun) -> dict[str, Any]:
     return run.finish()
 
 
-def gate_failure(report: dict[str, Any], error: Exception | None) -> Failed:
+def gate_failure(report: dict[str, Any], error: Exception | None) -> State[Any]:
     """The flow's Failed state: the one-line reason, the exception for callers to catch."""
     message = str(error) if error else report.get("message") or "validation failed"
     return Failed(message=message, data=error or RuntimeError(message))
@@ -170,7 +170,7 @@ def ingestion_flow(
     files = expand(paths)
     if not files:
         raise FileNotFoundError(f"no {source} files in {', '.join(paths)}")
-    overrides = {source: policy} if policy else {}
+    overrides: dict[str, str] = {source: policy} if policy else {}
     if policy and source == "bookings":
         overrides.update(booking_labels=policy, guests=policy, sessions=policy)
     run = GateRun(settings, "ingestion", _flow_run_id(), overrides=overrides, note=note)
@@ -223,4 +223,4 @@ def ingestion_flow(
 if __name__ == "__main__":
     import sys
 
-    ingestion_flow(sys.argv[1], sys.argv[2:])  # type: ignore[arg-type]
+    ingestion_flow(sys.argv[1], sys.argv[2:])  # type: ignore[call-overload]

@@ -1,9 +1,9 @@
 """Materialization pipeline: the latest offline feature values gated into the online store.
 
-Before a view is loaded, the offline rows of its window (what Feast is about to load) pass the
-view's suite. Feast writes into private copies of the SQLite online store and the registry
-(validation/run.py stages them); the run commits them with one swap, so a failed validation, a
-failed write or a killed process leaves the online store exactly as it was.
+Before a view is loaded, what Feast is about to load (the latest offline row per entity in the
+window) passes the view's suite. Feast writes into private copies of the SQLite online store and
+the registry (validation/run.py stages them); the run commits them with one swap, so a failed
+validation, a failed write or a killed process leaves the online store exactly as it was.
 """
 
 from __future__ import annotations
@@ -49,11 +49,16 @@ def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
     staged = True
     for section in ("registry", "online_store"):
         value = config.get(section)
-        path = value.get("path") if isinstance(value, dict) else None
-        kind = value.get("registry_type", "file") if section == "registry" else value.get("type")
-        if (path and kind in ("file", "sqlite")) or (
-            path and str(kind).endswith("SqliteOnlineStore")
-        ):
+        if isinstance(value, str):  # `registry: path/to/registry.db`
+            value = config[section] = {"registry_type": "file", "path": value}
+        if not isinstance(value, dict):
+            staged = False
+            continue
+        path = value.get("path")
+        kind = str(
+            value.get("registry_type", "file") if section == "registry" else value.get("type")
+        )
+        if path and (kind in ("file", "sqlite") or kind.endswith("SqliteOnlineStore")):
             try:
                 value["path"] = str(run.stage_file(Path(path)))
                 continue
@@ -75,7 +80,7 @@ def close_store(store: FeatureStore) -> None:
         conn = getattr(online, "_conn", None)
         if conn is not None:
             conn.close()
-            online._conn = None
+            setattr(online, "_conn", None)  # noqa: B010 (a private attribute of Feast's store)
 
 
 @task(
@@ -88,14 +93,18 @@ def apply_feature_definitions(store: FeatureStore) -> list[str]:
 
 
 def rows_to_load(settings: Settings, view: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """The offline rows of a view with start <= event_timestamp < end (what Feast loads from)."""
-    frame = lake.read_table(FEATURES[view].root(settings))
+    """What Feast loads: the latest offline row per entity with start <= event_timestamp < end."""
+    table = FEATURES[view]
+    frame = lake.read_table(table.root(settings))
     if frame.empty:
         return frame
     stamp = frame["event_timestamp"]
-    return frame[(stamp >= pd.Timestamp(start)) & (stamp < pd.Timestamp(end))].reset_index(
-        drop=True
+    frame = frame[(stamp >= pd.Timestamp(start)) & (stamp < pd.Timestamp(end))]
+    entity = [k for k in table.key if k != "event_timestamp"]
+    latest = frame.sort_values("event_timestamp", kind="stable").drop_duplicates(
+        entity, keep="last"
     )
+    return latest.sort_values(list(table.key)).reset_index(drop=True)
 
 
 @task(name="validate-online-batch", cache_policy=NO_CACHE)

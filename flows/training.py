@@ -97,7 +97,7 @@ def training_flow(
     those recorded on that MLflow run (reproduction); the new run is tagged with its origin.
     """
     from models.config import TrainingConfig
-    from models.data import utc
+    from models.data import InsufficientData, utc
 
     settings = Settings()
     state_dir = str(settings.state_dir)
@@ -117,15 +117,20 @@ def training_flow(
         config = TrainingConfig(
             kind=model, family=family, seed=settings.seed if seed is None else seed
         )
-    data, lineage = load_training_data(
-        state_dir,
-        model,
-        utc(start).to_pydatetime() if start else None,
-        utc(end).to_pydatetime() if end else None,
-        feature_service,
-    )
-    lineage.reproduces = from_run
-    trained = fit_model(data, config, bounds)
+    try:
+        data, lineage = load_training_data(
+            state_dir,
+            model,
+            utc(start).to_pydatetime() if start else None,
+            utc(end).to_pydatetime() if end else None,
+            feature_service,
+        )
+        lineage.reproduces = from_run
+        trained = fit_model(data, config, bounds)
+    except InsufficientData as err:
+        # A young or tiny data set is not an error of the platform: nothing is registered.
+        _log().warning("not training the %s model: %s", model, err)
+        return {"model": model, "decision": "skipped", "reason": str(err)}
     record = log_training_run(state_dir, trained, lineage)
     decision = run_promotion_gate(state_dir, trained, record["version"], lineage)
     primary = trained.spec.primary.name

@@ -97,6 +97,10 @@ class TrainingConfig(_Frozen):
     # Price model only: the squared error is the textbook choice, but day-ahead prices have
     # spikes and the model is judged on MAE, for which the absolute error is the matching loss.
     price_loss: Literal["squared_error", "absolute_error"] = "absolute_error"
+    # Price model, gradient boosting only: learn prices relative to the trailing weekly mean
+    # (models.estimators.RelativeToLevel), so regimes outside the training range stay in reach.
+    price_relative: bool = True
+    price_level_floor: float = Field(default=10.0, gt=0, description="EUR/MWh")
     permutation_sample: int = Field(
         default=3000, ge=100, description="Rows for permutation importance"
     )

@@ -54,6 +54,10 @@ NO_STATION = -1  # a zone without a mapped station joins no weather row
 SPLITS = ("train", "validation", "test")
 
 
+class InsufficientData(ValueError):
+    """Too little data to train and evaluate a model (a tiny or young data set)."""
+
+
 @dataclass
 class TrainingData:
     """The raw retrieved frame of a model (features, label, times) and where it came from."""
@@ -205,7 +209,7 @@ def data_range(settings: Settings, kind: ModelKind) -> tuple[pd.Timestamp, pd.Ti
         ts = lake.read_table(root, columns=["event_timestamp"])["event_timestamp"]
         step = pd.Timedelta(seconds=1)
     if ts.empty:
-        raise ValueError(f"no data to train the {kind} model on: run the feature pipelines first")
+        raise InsufficientData(f"no data for the {kind} model: run the feature pipelines first")
     ts = pd.to_datetime(ts, utc=True)
     return utc(ts.min()), utc(ts.max()) + step
 
@@ -339,7 +343,7 @@ def load_training_data(
     loader = load_price if spec.kind == "price" else load_cancellation
     data = loader(settings, store, spec, start, end)
     if data.frame.empty:
-        raise ValueError(f"no {spec.kind} training rows in [{start}, {end})")
+        raise InsufficientData(f"no {spec.kind} training rows in [{start}, {end})")
     log.info(
         "%s: %d rows in [%s, %s) retrieved in %.1f s",
         spec.kind,
@@ -358,7 +362,7 @@ def boundaries_for(frame: pd.DataFrame, config: SplitConfig) -> Boundaries:
     first_val = int(np.floor(n * (1 - config.validation_fraction - config.test_fraction)))
     first_test = int(np.floor(n * (1 - config.test_fraction)))
     if n < 10 or not 0 < first_val < first_test < n:
-        raise ValueError(f"{n} rows are too few for a train/validation/test split")
+        raise InsufficientData(f"{n} rows are too few for a train/validation/test split")
     return Boundaries(validation_start=utc(ordered[first_val]), test_start=utc(ordered[first_test]))
 
 

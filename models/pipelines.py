@@ -16,13 +16,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.config import TrainingConfig
+from models.estimators import RelativeToLevel
 
 # Types skops must be told to trust when it loads these pipelines (reviewed: sklearn's own tree
 # predictor and numpy dtypes; the files are written by this platform's training only).
 SKOPS_TRUSTED_TYPES: list[str] = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "numpy.dtype",
+    "models.estimators.RelativeToLevel",
 ]
+# Inputs in EUR/MWh that RelativeToLevel divides by the level (price_scaled is already relative).
+LEVEL = "price_mean_168h"
+PRICE_PREFIXES = ("price_", "same_hour_")
+NOT_PRICES = frozenset({"price_scaled", "same_hour_age_h"})
 
 
 def categorical_columns(frame: pd.DataFrame) -> list[str]:
@@ -79,6 +85,12 @@ def build_pipeline(config: TrainingConfig, train: pd.DataFrame) -> Pipeline:
             if classify
             else HistGradientBoostingRegressor(loss=config.price_loss, **common)
         )
+        if not classify and config.price_relative and LEVEL in numeric:
+            relative = tuple(
+                c for c in numeric if c.startswith(PRICE_PREFIXES) and c not in NOT_PRICES
+            )
+            model = RelativeToLevel(model, LEVEL, relative, config.price_level_floor)
+            prep.set_output(transform="pandas")
     elif config.family == "linear":
         numeric_steps = Pipeline(
             [

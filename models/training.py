@@ -13,7 +13,15 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from models.config import TrainingConfig
-from models.data import SPLITS, Boundaries, TrainingData, boundaries_for, split_masks
+from models.data import (
+    SPLITS,
+    Boundaries,
+    InsufficientData,
+    TrainingData,
+    boundaries_for,
+    split_masks,
+)
+from models.estimators import RelativeToLevel
 from models.evaluation import CancellationBaselines, metrics_for, price_baselines
 from models.pipelines import build_pipeline, unused_columns
 from models.prepare import prepare_features
@@ -78,7 +86,10 @@ def _fit(
         pipeline.fit(inputs["train"], labels["train"])
         return
     prepare, model = pipeline.named_steps["prepare"], pipeline.named_steps["model"]
-    model.set_params(early_stopping=True, n_iter_no_change=p.early_stopping_rounds, scoring="loss")
+    booster = model.estimator if isinstance(model, RelativeToLevel) else model
+    booster.set_params(
+        early_stopping=True, n_iter_no_change=p.early_stopping_rounds, scoring="loss"
+    )
     x_train = prepare.fit_transform(inputs["train"], labels["train"])
     x_val = prepare.transform(inputs["validation"])
     model.fit(x_train, labels["train"], X_val=x_val, y_val=labels["validation"])
@@ -107,11 +118,11 @@ def fit_model(
     raw = {s: frame[masks[s]].reset_index(drop=True) for s in SPLITS}
     for split in ("train", "test"):
         if len(labels[split]) == 0:
-            raise ValueError(f"the {split} split is empty: too little data for {data.kind}")
+            raise InsufficientData(f"the {split} split of the {data.kind} model is empty")
     if len(labels["validation"]) == 0:
         log.warning("%s: the validation split is empty (too little data)", data.kind)
     if spec.task == "classification" and len(np.unique(labels["train"])) < 2:
-        raise ValueError("the training split has a single class")
+        raise InsufficientData("the training split of the cancellation model has one class")
 
     pipeline = build_pipeline(config, inputs["train"])
     with threadpool_limits(config.n_threads):

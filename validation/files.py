@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -13,6 +13,9 @@ from fti.settings import Settings
 from validation import quarantine
 from validation.gate import ValidationOutcome, decide, defects_of, explain_empty, validate_frame
 from validation.run import describe_row, one_line, policy_for
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 RAW_SOURCES = ("prices", "bookings", "weather", "guests", "sessions")
 _FOLDERS = {
@@ -185,8 +188,15 @@ def release(
         source = _release_source(settings, entry, path)
         from flows.ingestion import ingestion_flow
 
-        state = ingestion_flow(
-            table, [str(source)], policy="warn" if accept else None, note=note, return_state=True
+        state = cast(
+            "State[Any]",
+            ingestion_flow(
+                table,
+                [str(source)],
+                policy="warn" if accept else None,
+                note=note,
+                return_state=True,
+            ),
         )
         if state.is_failed():
             raise ReleaseError(f"{qid} stays quarantined: {state.message}")

@@ -79,8 +79,10 @@ def train(
         )
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
-        return
-    _print_summary(summary)
+    elif summary["decision"] != "skipped":
+        _print_summary(summary)
+    if summary["decision"] == "skipped":
+        _fail(f"nothing trained: {summary['reason']}")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
