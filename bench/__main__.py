@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.harness import CASES, run_all
-from bench.report import update_benchmarks_md
+from bench.report import merge, update_benchmarks_md
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,12 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report",
         type=Path,
+        nargs="+",
         metavar="RESULTS_JSON",
-        help="only rewrite BENCHMARKS.md from a results file of a full run",
+        help="only rewrite BENCHMARKS.md from results files (a full run, then re-run cases: "
+        "a later file's case replaces the earlier one's)",
     )
     args = parser.parse_args(argv)
     if args.report:
-        update_benchmarks_md(json.loads(args.report.read_text()))
+        update_benchmarks_md(merge([json.loads(p.read_text()) for p in args.report]))
         return 0
     report, path = run_all(args.only, args.quick)
     print(f"\nresults: {path}")

@@ -92,11 +92,30 @@ def markdown_table(report: dict[str, Any]) -> str:
     lines += ["| case | seconds | peak MiB | cap MiB | notes |", "|---|---|---|---|---|"]
     for case in report["cases"]:
         notes = "; ".join(case.get("notes", []))
+        if case.get("rerun"):
+            notes = f"(re-run {case['rerun']}) {notes}"
         lines.append(
             f"| {case['case']} | {case['seconds']} | {case['peak_rss_mib']} | {case['cap_mib']} "
             f"| {notes} |"
         )
     return "\n".join(lines)
+
+
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first report with its cases replaced by later reports' runs of the same case."""
+    merged = dict(reports[0])
+    cases = {c["case"]: c for c in reports[0]["cases"]}
+    commands = [reports[0]["command"]]
+    for later in reports[1:]:
+        for case in later["cases"]:
+            cases[case["case"]] = {**case, "rerun": later["started"]}
+        commands.append(later["command"])
+    order = [c["case"] for c in reports[0]["cases"]]
+    order += [name for name in cases if name not in order]
+    merged["cases"] = [cases[name] for name in order]
+    merged["command"] = " ; ".join(commands)
+    merged["finished"] = reports[-1].get("finished", merged.get("finished"))
+    return merged
 
 
 def update_benchmarks_md(report: dict[str, Any], path: Path = BENCHMARKS) -> None:

@@ -179,6 +179,18 @@ def materialize_flow(
     except BaseException:
         run.abort()
         raise
+    if not report["failed"]:
+        from fti.status import collect
+
+        report["freshness"] = {
+            s.view: {
+                "newest": s.online_last_event,
+                "age_hours": s.freshness_hours,
+                "rows": s.online_entities,
+            }
+            for s in collect(settings)
+            if s.view in {o["view"] for o in out}
+        }
     publish(report, "materialize")
     if report["failed"]:
         return gate_failure(report, run.error())

@@ -90,9 +90,12 @@ def training_flow(
     start: datetime | None = None,
     end: datetime | None = None,
     from_run: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train one model, log and register it as `challenger`, and run the promotion gate.
 
+    params overrides fields of models.config.TrainingConfig (nested dicts, e.g.
+    {"gate": {"min_improvement_over_champion": 0.02}, "hgb": {"max_iter": 500}}).
     With from_run, the entity time range, feature service, splits, parameters and seed are
     those recorded on that MLflow run (reproduction); the new run is tagged with its origin.
     """
@@ -114,8 +117,13 @@ def training_flow(
         start, end = recorded.start.to_pydatetime(), recorded.end.to_pydatetime()
         bounds, feature_service = recorded.bounds, recorded.feature_service
     else:
-        config = TrainingConfig(
-            kind=model, family=family, seed=settings.seed if seed is None else seed
+        config = TrainingConfig.model_validate(
+            {
+                "family": family,
+                "seed": settings.seed if seed is None else seed,
+                **(params or {}),
+                "kind": model,
+            }
         )
     try:
         data, lineage = load_training_data(

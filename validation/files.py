@@ -203,6 +203,8 @@ def release(
         result: dict[str, Any] = state.result()
         run_id = result.get("validation", {}).get("run_id")
         detail = f"re-ingested {source.name}"
+    elif not accept and entry.get("flow") in ("features", "materialize"):
+        run_id, detail = _rerun_flow(entry)
     else:
         run_id, detail = _release_rows(settings, entry, accept, note)
     from fti.lake import transaction
@@ -232,6 +234,30 @@ def _release_source(settings: Settings, entry: dict[str, Any], path: Path | None
     if raw:
         return quarantine.entry_dir(settings, entry["id"]) / raw
     raise ReleaseError(f"{entry['id']}: the original file is gone; give the fixed one with --path")
+
+
+def _rerun_flow(entry: dict[str, Any]) -> tuple[str | None, str]:
+    """Derived data: after a fix (of code or inputs) recompute it; the gate decides again."""
+    table = entry["table"]
+    if entry["flow"] == "materialize":
+        from flows.materialize import materialize_flow
+
+        end = pd.Timestamp(entry["window"][1]).to_pydatetime() if entry.get("window") else None
+        state = materialize_flow(end=end, views=[table], return_state=True)
+        detail = f"re-materialized {table}"
+    else:
+        from flows.features import GROUPS, features_flow
+
+        group = next(g for g, views in GROUPS.items() if table in views)
+        lo, hi = (pd.Timestamp(w).to_pydatetime() for w in entry["window"])
+        state = features_flow(groups=[group], start=lo, end=hi, return_state=True)
+        detail = f"recomputed {group} for [{lo}, {hi})"
+    state = cast("State[Any]", state)
+    if state.is_failed():
+        raise ReleaseError(f"{entry['id']} stays quarantined: {state.message}")
+    result = state.result()
+    validation = result.get("validation", {}) if isinstance(result, dict) else {}
+    return validation.get("run_id"), detail
 
 
 def _release_rows(

@@ -67,14 +67,17 @@ def batches_for(
     """Records of the batches of `tables` whose data is in the store and overlaps [start, end).
 
     A batch counts when it wrote rows (a rejected batch wrote nothing and is not part of any
-    training data). A feature batch whose window a later batch of the same table replaced
+    training data); the checks of what materialization loaded online (kind ``online``) are not
+    training data either. A feature batch whose window a later batch of the same table replaced
     entirely is superseded and left out. Each record keeps `success`: training's promotion gate
     requires every one of them to be true.
     """
     lo, hi = _utc(start), _utc(end)
     wanted = set(tables)
     records = [
-        r for r in read_records(settings) if r.get("table") in wanted and r.get("rows_written", 0)
+        r
+        for r in read_records(settings)
+        if r.get("table") in wanted and r.get("rows_written", 0) and r.get("kind") != "online"
     ]
     out = []
     for i, record in enumerate(records):

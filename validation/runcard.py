@@ -41,9 +41,11 @@ def render(report: dict[str, Any], title: str) -> str:
         lines += ["", "Inspect with `fti quarantine show ID`."]
     freshness = report.get("freshness") or {}
     if freshness:
-        lines += ["", "| table | newest row | age (h) | rows |", "|---|---|---:|---:|"]
+        lines += ["", "| freshness | newest row | age (h) | rows / keys |", "|---|---|---:|---:|"]
         for table, f in sorted(freshness.items()):
-            lines.append(f"| {table} | {f['newest']} | {f['age_hours']:,} | {f['rows']:,} |")
+            age = "-" if f.get("age_hours") is None else f"{f['age_hours']:,}"
+            rows = "-" if f.get("rows") is None else f"{f['rows']:,}"
+            lines.append(f"| {table} | {f.get('newest') or '-'} | {age} | {rows} |")
     return "\n".join(lines) + "\n"
 
 

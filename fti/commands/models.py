@@ -6,7 +6,8 @@ import json
 import sys
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,7 +37,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -48,7 +49,24 @@ def _registered(name: str) -> str:
         return spec_for(name).registered_name
     except KeyError as err:
         _fail(str(err.args[0]))
-        raise
+
+
+def _read_params(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from models.config import TrainingConfig
+
+    try:
+        data = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
+    except (OSError, yaml.YAMLError) as err:
+        _fail(f"{path}: {err}")
+    if not isinstance(data, dict):
+        _fail(f"{path}: expected a mapping of TrainingConfig fields")
+    try:  # fail here, with the field's name, rather than inside the flow
+        TrainingConfig.model_validate({**data, "kind": "price"})
+    except ValueError as err:
+        _fail(f"{path}: {err}")
+    return dict(data)
 
 
 def train(
@@ -62,10 +80,15 @@ def train(
     from_run: Annotated[
         str | None, typer.Option(help="Re-train from this MLflow run's recorded lineage")
     ] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="JSON or YAML file of TrainingConfig overrides (hyperparameters, gate)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Train a model, register it as `challenger` and run the promotion gate."""
     _settings()
+    overrides = _read_params(params) if params else None
     from flows.training import training_flow
 
     with console.status(f"training the {model.value} model..."):
@@ -76,6 +99,7 @@ def train(
             start=start,
             end=end,
             from_run=from_run,
+            params=overrides,
         )
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")

@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from fti import lake
+from fti import lake, tables
 from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
 
@@ -186,7 +186,7 @@ def populated(state: Settings, raw: dict[str, Path], worker: Worker) -> Settings
     for source, folder in RAW_FOLDERS.items():
         ingestion_flow(source, [str(raw["a"] / folder)])
     features_flow()
-    materialize_flow(end=datetime.fromisoformat(MATERIALIZE_END))
+    materialize_flow(end=datetime.fromisoformat(MATERIALIZE_END), views=["zone_prices"])
     return state
 
 
@@ -340,7 +340,8 @@ def test_run_records_and_run_card(populated: Settings) -> None:
 
     records = read_records(populated)
     written = [r for r in records if r["rows_written"]]
-    assert {r["table"] for r in written} >= set(FEATURES) | {"prices", "bookings", "weather"}
+    pipeline_views = set(FEATURES) - set(getattr(tables, "PREDICTION_VIEWS", ()))
+    assert {r["table"] for r in written} >= pipeline_views | {"prices", "bookings", "weather"}
     for record in written:
         assert (populated.state_dir / record["result_path"]).exists()
         assert (populated.state_dir / "validation" / "suites").glob(f"{record['suite']}-*.json")
@@ -568,3 +569,14 @@ def test_gate_failure_of_a_feature_table_writes_nothing(
     with pytest.raises(BatchRejected, match=r"zone_prices: scaled price outside \[0, 1\]"):
         state.result()
     assert store_hash(work) == before
+
+    # The bug fixed, releasing the entry recomputes the window and the gate lets it through.
+    from validation.files import release
+    from validation.quarantine import list_entries
+
+    monkeypatch.setattr(features_module, "compute_group", real)
+    settings = Settings(state_dir=work)
+    [entry] = [e for e in list_entries(settings, "open") if e["table"] == "zone_prices"]
+    assert entry["kind"] == "batch" and entry["flow"] == "features"
+    released = release(settings, entry["id"])
+    assert released["status"] == "released" and "recomputed prices" in released["detail"]

@@ -17,6 +17,7 @@ from models.lineage import Lineage
 PRICE_FIELDS = {
     "price_eur_mwh": "Float64",
     "price_mean_24h": "Float64",
+    "price_mean_168h": "Float64",
     "temperature_c": "Float64",
     "sunshine_s": "Float64",
 }
@@ -48,6 +49,7 @@ def price_data(days: int = 70, seed: int = 0) -> TrainingData:
             sunshine_station_id=np.int64(2),
             price_eur_mwh=shape + rng.normal(0, 5, len(rows)),
             price_mean_24h=level + rng.normal(0, 1, len(rows)),
+            price_mean_168h=level + rng.normal(0, 0.5, len(rows)),
             temperature_c=rng.normal(0, 5, len(rows)),
             sunshine_s=np.nan,  # a station without data: all missing, the model must cope
             same_hour_last_day=label + rng.normal(0, 12, len(rows)),

@@ -118,3 +118,25 @@ def test_a_timestamp_input_is_an_error() -> None:
     raw = _booking_raw().assign(booked_at=pd.Timestamp("2024-01-01", tz="UTC"))
     with pytest.raises(TypeError, match="booked_at"):
         prepare_cancellation(raw)
+
+
+def test_relative_to_level_learns_shapes_beyond_the_training_range() -> None:
+    """Trained on prices around 50, asked about a week whose level is 200: the level wrapper
+    scales its answer, a plain booster would stay within what it saw."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from models.estimators import RelativeToLevel
+
+    rng = np.random.default_rng(0)
+    hour = rng.integers(0, 24, 2000).astype(float)
+    level = rng.uniform(40, 60, 2000)
+    x = pd.DataFrame({"hour": hour, "price_mean_168h": level, "same_hour_last_day": level})
+    y = level * (1 + 0.3 * np.sin(hour / 24 * 2 * np.pi))
+    model = RelativeToLevel(
+        HistGradientBoostingRegressor(max_iter=50, random_state=0),
+        relative=("same_hour_last_day",),
+    ).fit(x, y)
+    high = pd.DataFrame({"hour": [6.0], "price_mean_168h": [200.0], "same_hour_last_day": [200.0]})
+    assert model.predict(high)[0] == pytest.approx(200 * (1 + 0.3 * np.sin(np.pi / 2)), rel=0.05)
+    plain = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(x, y)
+    assert plain.predict(high)[0] < 80

@@ -49,6 +49,8 @@ def test_every_family_logs_loads_by_alias_and_predicts(
     data = price_data() if kind == "price" else booking_data()
     config = TrainingConfig(kind=kind, family=family)  # type: ignore[arg-type]
     trained, record, decision = _train(tracking, data, config, plots=family == "hgb")
+    if kind == "price" and family == "hgb":  # prices relative to their weekly level
+        assert type(trained.pipeline.named_steps["model"]).__name__ == "RelativeToLevel"
     assert decision.promoted, decision.reason
     name = trained.spec.registered_name
     assert tracking.alias_version(name, "champion") == record.version == "1"
