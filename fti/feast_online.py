@@ -419,6 +419,17 @@ def _entity_keys_with_feast(table: pa.Table, join_keys: dict[str, ValueType]) ->
     return out
 
 
+def key_order(keys: np.ndarray) -> np.ndarray:
+    """A stable order of serialized entity keys close to SQLite's BLOB order (memcmp).
+
+    Fixed-width byte strings compare byte by byte; keys that differ only in trailing zero
+    bytes tie, which costs nothing but locality. Equal keys keep their input order.
+    """
+    if len(keys) < 2:
+        return np.arange(len(keys))
+    return np.argsort(np.array(keys.tolist(), dtype=bytes), kind="stable")
+
+
 def _unique_map(ns: np.ndarray, convert: Callable[[pd.Timestamp], Any]) -> list[Any]:
     """convert() of each timestamp, called once per distinct value (exactly Feast's objects)."""
     uniques, inverse = np.unique(ns, return_inverse=True)
@@ -1126,10 +1137,21 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
         features = [(f.name, f.dtype.to_value_type()) for f in table.features]
         names = [name for name, _ in features]
         width = len(features)
+        # Entities in key order: the table's two key B-trees then grow at their right edge
+        # instead of at random pages (2-3x faster past the page cache). The stored rows are
+        # Feast's; only rowids follow key order. The sort is stable: a key given twice keeps
+        # its rows in input order, so the last one wins as in Feast.
+        all_keys = encode_entity_keys(data, join_keys)
+        order = key_order(all_keys)
+        data = data.take(pa.array(order))
+        all_keys = all_keys[order]
+        event_ns = event_ns[order]
+        if created_ns is not None:
+            created_ns = created_ns[order]
         with conn:
             for start, chunk in _chunks(data, WRITE_CHUNK):
                 n = chunk.num_rows
-                keys = encode_entity_keys(chunk, join_keys)
+                keys = all_keys[start : start + n]
                 events = _unique_map(event_ns[start : start + n], _sqlite_epoch)
                 created = (
                     _unique_map(created_ns[start : start + n], _sqlite_epoch)
@@ -1140,7 +1162,7 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
                 texts = np.empty((n, width), dtype=object)
                 for j, (name, value_type) in enumerate(features):
                     values[:, j], texts[:, j] = encode_values(chunk.column(name), value_type, True)
-                # Rows entity by entity, features in view order: Feast's order of upserts.
+                # Rows entity by entity, features in view order (Feast's order within a key).
                 conn.executemany(
                     sql,
                     zip(

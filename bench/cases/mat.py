@@ -149,9 +149,9 @@ def _size_label(n: int) -> str:
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
     from flows.materialize import OVERLAP
 
-    sizes = [20_000] if quick else [100_000, 1_070_000]
-    reference_size = 5_000 if quick else 10_000
-    new_hour_rows = 1_000 if quick else 10_000
+    sizes = [10_000] if quick else [100_000, 1_070_000]
+    reference_size = 2_000 if quick else 10_000
+    new_hour_rows = 500 if quick else 10_000
     kinds = ["sqlite"]
     notes = []
     try:

@@ -107,8 +107,8 @@ def _views(count: int) -> dict[str, list[str]]:
 
 
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
-    entities = 5_000 if quick else ENTITIES
-    calls = {1: 300, 10: 200, 100: 60} if quick else {1: 2000, 10: 1000, 100: 500}
+    entities = 2_000 if quick else ENTITIES
+    calls = {1: 200, 10: 100, 100: 40} if quick else {1: 2000, 10: 1000, 100: 500}
     frame = online_repo.booking_rows(entities)
     kinds = ["sqlite"]
     notes = [f"{entities:,} bookings materialized, 20 features each (1-view and 3-view tables)"]

@@ -86,7 +86,7 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
     settings.apply_process_env()
     offline = settings.offline_dir
     zones = 10
-    first_year = 2023 if quick else 2016
+    first_year = 2024 if quick else 2016
     copies = 1 if quick else 9
     sizes = [10_000] if quick else [10_000, 100_000, 1_000_000]
 
