@@ -649,6 +649,33 @@ class _Column:
         return self.values
 
 
+class _Block:
+    """The columns of one view when every entity row is distinct, kept as the read rows.
+
+    Columns are made only when needed: to_dict reads the values straight from the rows.
+    """
+
+    __slots__ = ("datas", "outputs", "stamps")
+
+    def __init__(
+        self,
+        outputs: list[tuple[str, str]],
+        datas: list[dict[str, ValueProto]],
+        stamps: list[Timestamp],
+    ) -> None:
+        self.outputs = outputs
+        self.datas = datas
+        self.stamps = stamps
+
+    def columns(self) -> list[_Column]:
+        out = []
+        for feature, name in self.outputs:
+            values = [d.get(feature, _NULL_VALUE) for d in self.datas]
+            statuses = [_NOT_FOUND if v is _NULL_VALUE else _PRESENT for v in values]
+            out.append(_Column(name, values, statuses, self.stamps))
+        return out
+
+
 class FastOnlineResponse(OnlineResponse):
     """An OnlineResponse whose proto is built only when asked for; to_dict reads the lists.
 
@@ -656,10 +683,17 @@ class FastOnlineResponse(OnlineResponse):
     for the same read (the tests compare them).
     """
 
-    def __init__(self, columns: list[_Column], feature_types: dict[str, ValueType]) -> None:
-        self._columns = columns
+    def __init__(self, parts: list[_Column | _Block], feature_types: dict[str, ValueType]) -> None:
+        self._parts = parts
         self._feature_types = feature_types
         self._proto: GetOnlineFeaturesResponse | None = None
+
+    @property
+    def _columns(self) -> list[_Column]:
+        out: list[_Column] = []
+        for part in self._parts:
+            out.extend(part.columns() if isinstance(part, _Block) else [part])
+        return out
 
     @property  # type: ignore[override]
     def proto(self) -> GetOnlineFeaturesResponse:
@@ -687,22 +721,34 @@ class FastOnlineResponse(OnlineResponse):
         response: dict[str, list[Any]] = {}
         types = self._feature_types
         plain = _PLAIN_MEMBERS
-        for column in self._columns:
-            values = column.values
-            if values is None and column.python is not None:
+        for part in self._parts:
+            if isinstance(part, _Block):
+                for feature, name in part.outputs:
+                    if types.get(name) not in _SCALAR_TYPES:
+                        values = [d.get(feature, _NULL_VALUE) for d in part.datas]
+                        response[name] = _python_values(values, types.get(name))
+                    else:
+                        out: list[Any] = []
+                        for data in part.datas:
+                            value = data.get(feature)
+                            if value is None:
+                                out.append(None)
+                                continue
+                            member = value.WhichOneof("val")
+                            if member is None:
+                                out.append(None)
+                            elif member in plain:
+                                out.append(getattr(value, member))
+                            else:
+                                out.append(feast_value_type_to_python_type(value, types[name]))
+                        response[name] = out
+                    if include_event_timestamps:
+                        response[name + TIMESTAMP_POSTFIX] = [ts.seconds for ts in part.stamps]
+                continue
+            column = part
+            if column.values is None and column.python is not None:
                 # Plain str / int join keys: Feast's proto round trip gives them back as is.
                 response[column.name] = list(column.python)
-            elif values is not None and types.get(column.name) in _SCALAR_TYPES:
-                out: list[Any] = []
-                for value in values:
-                    member = value.WhichOneof("val")
-                    if member is None:
-                        out.append(None)
-                    elif member in plain:
-                        out.append(getattr(value, member))
-                    else:
-                        out.append(feast_value_type_to_python_type(value, types[column.name]))
-                response[column.name] = out
             else:
                 response[column.name] = _python_values(column.protos(), types.get(column.name))
             if include_event_timestamps:
@@ -968,7 +1014,7 @@ class _FastReads:
 
         present = [_PRESENT] * n
         null_stamps = [_NULL_TS] * n
-        out = [
+        out: list[_Column | _Block] = [
             _Column(key, None, present, null_stamps, values, types.get(key, ValueType.UNKNOWN))
             for key, values in columns.items()
         ]
@@ -976,11 +1022,7 @@ class _FastReads:
             if len(places) == n:
                 # Every entity row distinct: unique rows are the output rows, in order.
                 stamps = [_NULL_TS if ts is None else _timestamp(ts) for ts, _ in rows]
-                datas = [data or _EMPTY for _, data in rows]
-                for feature, name in tp.outputs:
-                    values_out = [d.get(feature, _NULL_VALUE) for d in datas]
-                    statuses = [_NOT_FOUND if v is _NULL_VALUE else _PRESENT for v in values_out]
-                    out.append(_Column(name, values_out, statuses, stamps))
+                out.append(_Block(tp.outputs, [data or _EMPTY for _, data in rows], stamps))
                 continue
             stamps = list(null_stamps)
             for (row_ts, _), destinations in zip(rows, places, strict=True):

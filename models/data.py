@@ -41,6 +41,7 @@ from fti import lake
 from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
 from models.config import ZONE_STATIONS, ModelKind, SplitConfig
+from models.lineage import service_fields
 from models.prepare import TIMEZONE
 from models.specs import ModelSpec
 
@@ -232,8 +233,6 @@ def load_price(
     frame["label_time"] = frame["delivery_time"]
     frame["split_time"] = frame["issue_time"]
     service = store.get_feature_service(spec.feature_service)
-    from models.lineage import service_fields
-
     return TrainingData(
         kind="price",
         frame=frame,
@@ -301,8 +300,6 @@ def booking_label_frame(settings: Settings) -> pd.DataFrame:
 def load_cancellation(
     settings: Settings, store: FeatureStore, spec: ModelSpec, start: pd.Timestamp, end: pd.Timestamp
 ) -> TrainingData:
-    from models.lineage import service_fields
-
     rows = booking_entities(settings, start, end)
     started = time.perf_counter()
     frame = retrieve(store, spec.feature_service, rows.drop(columns=["label_time"]))

@@ -3,7 +3,8 @@
 Each run ingests the three sources and computes every feature view into a fresh state folder:
 once through Prefect (flow and task runs against the ephemeral API server, started once before
 the first measured run; its start-up is reported apart), once with Prefect taken out
-(bench.plain). Runs alternate. Data: the seeded synthetic generator (real formats).
+(bench.plain). Runs alternate. Data: the seeded synthetic generator, size tiny (real formats):
+the per-run cost of orchestration is fixed, a small run shows it best.
 """
 
 from __future__ import annotations

@@ -144,30 +144,24 @@ def quarantine_list(
     status: Annotated[Status, typer.Option(help="Which entries")] = Status.open,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Entries of the quarantine, newest first."""
-    from rich.table import Table
-
+    """Entries of the quarantine, newest first: id, table, kind, status, rows, date, why."""
     from validation.quarantine import list_entries
 
     entries = list_entries(_settings(), None if status == Status.all else status.value)
     if as_json:
         sys.stdout.write(json.dumps(entries, indent=1, default=str) + "\n")
         return
-    table = Table(title=f"quarantine ({status.value})")
-    for column in ("id", "table", "kind", "status", "source", "rows", "seen", "reason"):
-        table.add_column(column, overflow="fold")
+    if not entries:
+        out.print("no quarantine entries" + ("" if status == Status.all else f" ({status.value})"))
     for e in entries:
-        table.add_row(
-            e["id"],
-            e["table"],
-            e["kind"],
-            e["status"],
-            (e.get("source") or {}).get("name") or "-",
-            f"{e.get('rows', 0):,}" + (f" +{e['defects']}" if e.get("defects") else ""),
-            e.get("last_seen", "")[:19],
-            e["reason"],
+        rows = f"{e.get('rows', 0):,}" + (f"+{e['defects']}" if e.get("defects") else "")
+        source = (e.get("source") or {}).get("name") or e["table"]
+        out.print(
+            f"{e['id']:<24} {e['table']:<22} {e['kind']:<5} {e['status']:<8} {rows:>7} "
+            f"{e.get('last_seen', '')[:10]}  {source}: {e['reason']}",
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 @quarantine_app.command("show")
