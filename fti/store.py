@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import sys
@@ -70,11 +71,15 @@ def _in_repo() -> Iterator[None]:
 
 
 def load_definitions() -> RepoContents:
-    """Every Feast object defined in feature_repo/, parsed by Feast's own loader."""
+    """Every Feast object defined in feature_repo/, parsed by Feast's own loader.
+
+    Feast imports the repo files once per process and `apply` completes the objects in place
+    (inferred entity columns join the schema), so every caller gets its own copy.
+    """
     from feast.repo_operations import parse_repo
 
     with _in_repo():
-        return parse_repo(FEATURE_REPO)
+        return copy.deepcopy(parse_repo(FEATURE_REPO))
 
 
 def apply_definitions(store: FeatureStore) -> list[str]:

@@ -102,7 +102,7 @@ class TrainingConfig(_Frozen):
     price_relative: bool = True
     price_level_floor: float = Field(default=10.0, gt=0, description="EUR/MWh")
     permutation_sample: int = Field(
-        default=3000, ge=100, description="Rows for permutation importance"
+        default=2000, ge=100, description="Rows for permutation importance"
     )
     # One OpenMP thread: on a shared 2-core machine HistGradientBoosting with 2 busy-waiting
     # threads ran 5x slower than with one (measured: 26.6 s against 4.9 s), and one thread

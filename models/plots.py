@@ -47,7 +47,9 @@ def price_figures(
     out: dict[str, Figure] = {}
 
     fig, ax = plt.subplots(figsize=(6, 6))
-    ax.scatter(y, pred, s=3, alpha=0.3)
+    # A seeded sample of 5,000 points draws the same picture as 50,000, ten times faster.
+    shown = np.random.default_rng(0).permutation(len(y))[:5000]
+    ax.scatter(y[shown], pred[shown], s=3, alpha=0.3)
     lo, hi = float(np.nanmin([y.min(), pred.min()])), float(np.nanmax([y.max(), pred.max()]))
     ax.plot([lo, hi], [lo, hi], color="black", lw=1)
     ax.set_xlabel("actual price (EUR/MWh)")

@@ -7,7 +7,8 @@ filter/dedup nodes, columnar serialization, bulk write. Baseline: the same seria
 transaction on a connection with the same settings, Redis pipelined `HSET` in the same chunks.
 Stock Feast (its sqlite/redis stores and local engine) is measured on a smaller size for
 reference. The incremental row materializes one new hour after the full load, as the
-platform's materialize flow does (from the last end minus its overlap).
+platform's materialize flow does (from the last end minus its overlap): updates of 1,000
+entities (0.1 %; the real bookings arrive at ~5 an hour, ~45 an hour in the 9-copy set).
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
 
     sizes = [10_000] if quick else [100_000, 1_070_000]
     reference_size = 2_000 if quick else 10_000
-    new_hour_rows = 500 if quick else 10_000
+    new_hour_rows = 200 if quick else 1_000
     kinds = ["sqlite"]
     notes = []
     try:

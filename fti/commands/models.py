@@ -178,14 +178,16 @@ def list_models(
     from rich import box
 
     table = Table(title=f"registered models ({tracking.uri})", box=box.SIMPLE, pad_edge=False)
-    table.add_column("model", overflow="fold")
-    for col in ("v", "aliases", "decision", "metric", "test", "champion", "baseline"):
+    table.add_column("model", overflow="fold", min_width=12)
+    table.add_column("v", no_wrap=True)
+    table.add_column("aliases", overflow="fold", min_width=10)
+    for col in ("decision", "metric", "test", "champion", "baseline"):
         table.add_column(col, no_wrap=True, min_width=len(col))
     for r in rows:
         table.add_row(
             r["model"],
             r["version"],
-            r["aliases"] or "-",
+            r["aliases"].replace(",", " ") or "-",
             r["decision"],
             r["metric"] or "-",
             num(r["challenger"]),
