@@ -19,6 +19,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.states import Failed, State
 
 from features.common import ParseResult, RawFormatError
+from features.raw import expand, read_raw
 from fti.lake import fault_point
 from fti.settings import Settings
 from validation.run import GateRun
@@ -36,31 +37,7 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 def parse(source: Source, path: Path) -> ParseResult:
     """Dispatch a raw file to the reader of its source."""
-    if source == "prices":
-        from features.prices import read_prices
-
-        return read_prices(path)
-    if source == "bookings":
-        from features.bookings import read_bookings
-
-        return read_bookings(path)
-    from features.weather import read_smhi
-
-    return read_smhi(path)
-
-
-def expand(paths: list[str]) -> list[Path]:
-    """Files named directly, and the files inside named folders (sorted, hidden ones skipped)."""
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            out.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-            )
-        else:
-            out.append(path)
-    return out
+    return read_raw(source, path)
 
 
 def _flow_run_id() -> str | None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from features.common import ParseResult, RawFormatError
+from features.common import RawFormatError
+from features.raw import read_raw
 from fti.settings import Settings
 from validation import quarantine
 from validation.gate import ValidationOutcome, decide, defects_of, explain_empty, validate_frame
@@ -52,42 +53,6 @@ def detect_source(path: Path) -> str:
     if first.startswith("Stationsnamn"):
         return "weather"
     raise ValueError(f"{path.name}: cannot tell its source; pass --source")
-
-
-def read_raw(source: str, path: Path) -> ParseResult:
-    if source == "guests":
-        from features.guests import read_guests
-
-        return read_guests(path)
-    if source == "sessions":
-        from features.guests import read_sessions
-
-        return read_sessions(path)
-    if source == "prices":
-        from features.prices import read_prices
-
-        return read_prices(path)
-    if source == "bookings":
-        from features.bookings import read_bookings
-
-        return read_bookings(path)
-    from features.weather import read_smhi
-
-    return read_smhi(path)
-
-
-def expand(paths: list[str]) -> list[Path]:
-    """Files named directly, and the files inside named folders (sorted, hidden ones skipped)."""
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            out.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-            )
-        else:
-            out.append(path)
-    return out
 
 
 @dataclass

@@ -60,7 +60,8 @@ def validate(
     such file: file, problem, where.
     """
     settings = _settings()
-    from validation.files import check_file, expand
+    from features.raw import expand
+    from validation.files import check_file
 
     files = expand([str(p) for p in paths])
     if not files:
