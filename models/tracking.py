@@ -179,6 +179,44 @@ class Tracking:
         dataset = _FrameSummary(CodeDatasetSource(tags=source_tags), name, digest, frame)
         mlflow.log_input(dataset, context=context, tags=dict(tags or {}))
 
+    def find_or_create_run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> str:
+        """The run of the experiment carrying exactly these tag values, created on first use
+        (one long-lived run per key, e.g. monitoring of one model version)."""
+        experiment_id = self.experiment_id(experiment)
+        query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+        found = self.client.search_runs([experiment_id], filter_string=query, max_results=1)
+        if found:
+            return str(found[0].info.run_id)
+        run = self.client.create_run(experiment_id, tags=dict(tags), run_name=run_name)
+        self.client.set_terminated(run.info.run_id)  # a record, not a process: never "running"
+        return str(run.info.run_id)
+
+    def metric_steps(self, run_id: str, key: str) -> set[int]:
+        """Steps at which a metric was logged in a run."""
+        return {int(m.step) for m in self.client.get_metric_history(run_id, key)}
+
+    def log_metric_series(
+        self, run_id: str, points: list[tuple[str, float, pd.Timestamp, int]]
+    ) -> int:
+        """Log (key, value, time, step) points, skipping steps a key already has; returns how
+        many were logged. The time is the period the value describes, so MLflow charts it on
+        the time axis."""
+        known: dict[str, set[int]] = {}
+        items = []
+        for key, value, when, step in points:
+            if key not in known:
+                known[key] = self.metric_steps(run_id, key)
+            if step in known[key] or not math.isfinite(float(value)):
+                continue
+            known[key].add(step)
+            items.append(Metric(key, float(value), int(pd.Timestamp(when).value // 10**6), step))
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(run_id, metrics=items[i : i + 1000])
+        return len(items)
+
+    def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_path)
+
     def log_dict(self, run_id: str, data: Any, artifact_file: str) -> None:
         self.client.log_text(run_id, json.dumps(data, indent=2, default=str), artifact_file)
 
