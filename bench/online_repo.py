@@ -18,29 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench import data
+from features.bookings import BOOKING_FEATURE_COLUMNS
 
-FEATURES: tuple[str, ...] = (
-    "hotel",
-    "stay_week_start",
-    "lead_time",
-    "arrival_month",
-    "arrival_week_number",
-    "stays_in_weekend_nights",
-    "stays_in_week_nights",
-    "adults",
-    "children",
-    "babies",
-    "meal",
-    "market_segment",
-    "distribution_channel",
-    "is_repeated_guest",
-    "previous_cancellations",
-    "previous_bookings_not_canceled",
-    "reserved_room_type",
-    "deposit_type",
-    "agent",
-    "company",
-)
+# The first 20 of the booking feature table's columns (the "x 20 features").
+FEATURES: tuple[str, ...] = BOOKING_FEATURE_COLUMNS[:20]
 REDIS = "127.0.0.1:6379,db=0"
 
 

@@ -21,7 +21,7 @@ from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from features.bookings import RAW_COLUMNS
+from features.bookings import INT_COLUMNS, RAW_COLUMNS
 from features.guests import AGE_BANDS, COUNTRY_VOCAB_V1, PAGES
 from validation import expectations as fx
 from validation import reference as ref
@@ -131,28 +131,7 @@ def prices() -> list[Expectation]:
     ]
 
 
-BOOKING_INT = [
-    "is_canceled",
-    "lead_time",
-    "arrival_date_year",
-    "arrival_date_week_number",
-    "arrival_date_day_of_month",
-    "stays_in_weekend_nights",
-    "stays_in_week_nights",
-    "adults",
-    "children",
-    "babies",
-    "is_repeated_guest",
-    "previous_cancellations",
-    "previous_bookings_not_canceled",
-    "booking_changes",
-    "agent",
-    "company",
-    "days_in_waiting_list",
-    "required_car_parking_spaces",
-    "total_of_special_requests",
-    "source_row",
-]
+BOOKING_INT = [*INT_COLUMNS, "source_row"]
 
 
 def _booking_dtypes() -> dict[str, str]:
