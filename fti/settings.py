@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         None, description="Where new raw files arrive (<source>/ subfolders); default state/landing"
     )
 
+    monitoring_webhook_url: str = Field(
+        "", description="POST each monitoring run's alerts as JSON here (empty: no webhook)"
+    )
+
     # Production profile: the services behind feature_store.production.yaml.
     registry_url: str = Field(
         "", description="SQLAlchemy URL of Feast's SQL registry, postgresql+psycopg://..."
