@@ -10,8 +10,13 @@ into the online store. Both outputs replace the run's window, so a re-run never 
 
 Windows
     price: the forecast issued at 12:00 Europe/Stockholm on the latest day whose issue time is
-      <= as-of, for the 23-25 delivery hours of the next local day (models/data.py's horizon).
+      <= as-of, for the 23-25 delivery hours of the next local day (models/data.py's horizon);
+      window_days > 1 adds the delivery days before it (a backfill: each hour is predicted with
+      what was known at its own issue time).
     cancellation: every booking made in [as-of - window_days, as-of), scored at booking time.
+
+The exact model inputs of every prediction are kept too (<state>/inference_inputs/<model>/,
+same window replacement): the monitoring flow compares them with the champion's training data.
 
 The inputs are read from the offline store point-in-time even for "now": the price model needs
 same-hour prices of earlier days (not in the online store, which holds one row per key) and a
@@ -22,7 +27,6 @@ features to the prediction service (fti/api.py).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,11 +51,6 @@ log = logging.getLogger(__name__)
 Model = Literal["price", "cancellation"]
 VIEW = {"price": "price_predictions", "cancellation": "cancellation_predictions"}
 OUTPUT = {"price": "predicted_price_eur_mwh", "cancellation": "cancel_probability"}
-_SCHEDULE_PERIOD = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(days=7),
-}
 
 
 class InferenceStopped(RuntimeError):
@@ -62,46 +61,49 @@ def predictions_root(settings: Settings, model: str) -> Path:
     return settings.state_dir / "predictions" / model
 
 
-def parse_duration(text: str) -> timedelta:
-    """'2d', '36h', '90m' -> timedelta."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 2d, 36h, 90m)")
-    value, unit = float(match.group(1)), match.group(2)
-    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: value})
+def inputs_root(settings: Settings, model: str) -> Path:
+    """The prepared model inputs of every prediction (what monitoring compares with training)."""
+    return settings.state_dir / "inference_inputs" / model
 
 
-def freshness_objective(tags: dict[str, str]) -> timedelta:
-    """A view's freshness objective: its tag, else twice its schedule (default: daily)."""
-    if tags.get("freshness_objective"):
-        return parse_duration(tags["freshness_objective"])
-    schedule = tags.get("schedule", "daily").split()[0]
-    return 2 * _SCHEDULE_PERIOD.get(schedule, timedelta(days=1))
+def input_rows(predictions: pd.DataFrame, prepared: pd.DataFrame) -> pd.DataFrame:
+    """The prediction rows' keys, time and lineage beside the exact inputs the model read."""
+    lineage = [c for c in predictions.columns if c not in prepared.columns]
+    return pd.concat(
+        [predictions[lineage].reset_index(drop=True), prepared.reset_index(drop=True)], axis=1
+    )
 
 
 def stale_views(
-    settings: Settings, views: dict[str, dict[str, str]], as_of: pd.Timestamp
+    settings: Settings,
+    views: dict[str, dict[str, str]],
+    as_of: pd.Timestamp,
+    crons: dict[str, str] | None = None,
 ) -> list[str]:
-    """Why each view (name -> tags) is stale: its newest row is older than its objective."""
-    out = []
-    for view, tags in views.items():
-        objective = freshness_objective(tags)
+    """Why each view (name -> tags) is stale: its pipeline's newest row at or before as_of is
+    older than the view's freshness objective (its tag, else twice its schedule)."""
+    from monitoring.freshness import assess, newest_before, objective
+
+    if crons is None:
+        from flows.deployments import SCHEDULES
+
+        crons = {s.name: settings.schedules.get(s.name, s.cron) for s in SCHEDULES}
+    newest = {}
+    for view in views:
         stamps = lake.read_table(FEATURES[view].root(settings), columns=["event_timestamp"])
-        if stamps.empty:
-            out.append(f"{view}: no rows (freshness objective {objective})")
-            continue
-        newest = pd.to_datetime(stamps["event_timestamp"], utc=True)
-        newest = newest[newest <= as_of].max()
-        if pd.isna(newest):
-            out.append(f"{view}: no row at or before {as_of.isoformat()}")
-            continue
-        age = as_of - newest
-        if age > objective:
-            out.append(
-                f"{view}: newest row {newest.isoformat()} is {age} old at {as_of.isoformat()}, "
-                f"beyond its freshness objective of {objective}"
-            )
-    return out
+        newest[view] = newest_before(stamps["event_timestamp"], as_of)
+    goals = {view: objective(view, tags, crons) for view, tags in views.items()}
+    return [f.message() for f in assess(newest, goals, as_of) if not f.ok]
+
+
+def data_end(settings: Settings, model: str) -> datetime | None:
+    """Just after the newest row of the view that drives a model's batches (prices, bookings)."""
+    view = "zone_prices" if model == "price" else "booking_details"
+    stamps = lake.read_table(FEATURES[view].root(settings), columns=["event_timestamp"])
+    if stamps.empty:
+        return None
+    newest = pd.to_datetime(stamps["event_timestamp"], utc=True).max()
+    return (newest + pd.Timedelta(seconds=1)).to_pydatetime()
 
 
 def price_window(as_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
@@ -120,12 +122,15 @@ def price_window(as_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, pd.Ti
 
 
 def price_inputs(
-    settings: Settings, store: FeatureStore, service: str, as_of: pd.Timestamp
+    settings: Settings, store: FeatureStore, service: str, as_of: pd.Timestamp, days: int = 1
 ) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
-    """Raw price frame (one row per zone and delivery hour) and its delivery window."""
+    """Raw price frame (one row per zone and delivery hour) and its delivery window: the next
+    delivery day of as_of and the days-1 before it (a backfill, each hour as of its own issue)."""
     from models.data import assemble_price_features, price_rows
 
     _, start, end = price_window(as_of)
+    if days > 1:
+        _, start, _ = price_window(as_of - pd.Timedelta(days=days - 1))
     zones = sorted(
         lake.read_table(LAKE["prices"].root(settings), columns=["zone"])["zone"].unique()
     )
@@ -272,15 +277,19 @@ def predict_batch(
         champion = load_champion(tracking, spec.registered_name, Path(tmp))
         store = open_store(settings)
         if model == "price":
-            raw, start, end = price_inputs(settings, store, spec.feature_service, as_of_ts)
+            days = max(1, int(np.ceil(window_days)))
+            raw, start, end = price_inputs(settings, store, spec.feature_service, as_of_ts, days)
         else:
             raw, start, end = cancellation_inputs(
                 settings, store, spec.feature_service, as_of_ts, timedelta(days=window_days)
             )
         if raw.empty:
             values = np.array([], dtype="float64")
+            prepared = pd.DataFrame()
         else:
-            values = predict_frame(champion, model, prepare_features(model, raw))
+            prepared = prepare_features(model, raw)
+            values = predict_frame(champion, model, prepared)
+            prepared = prepared[list(champion.schema)]
     frame = prediction_rows(model, raw, values, champion, spec.feature_service, as_of_ts)
     view = VIEW[model]
     run = GateRun(settings, "batch-inference", _flow_run_id())
@@ -291,9 +300,19 @@ def predict_batch(
         written = 0 if rejected else run.replace_window(view, frame, start, end)
         table = FEATURES[view]
         dataset = run.txn.stage_dir(predictions_root(settings, model))
+        inputs = run.txn.stage_dir(inputs_root(settings, model))
         if not rejected:
             lake.replace_window(
                 frame, dataset, table.time_column, start, end, table.partition, table.key
+            )
+            lake.replace_window(
+                input_rows(frame, prepared) if len(prepared) else frame,
+                inputs,
+                table.time_column,
+                start,
+                end,
+                table.partition,
+                table.key,
             )
         report = run.finish()
     except BaseException:

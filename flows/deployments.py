@@ -69,6 +69,15 @@ SCHEDULES: tuple[Schedule, ...] = (
         {"model": "cancellation"},
         "Champion cancellation probabilities of yesterday's bookings",
     ),
+    # After both batch inferences: outcomes known since yesterday, drift, freshness, alerts.
+    Schedule(
+        "monitoring",
+        "flows.monitoring:monitoring_flow",
+        "0 15 * * *",
+        "Europe/Stockholm",
+        {},
+        "Realized metrics, drift and freshness of both champions; alerts on failed checks",
+    ),
 )
 
 

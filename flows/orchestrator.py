@@ -1,4 +1,5 @@
-"""Orchestrator: the whole platform end to end (raw data -> lake -> features -> online store)."""
+"""Orchestrator: the whole platform end to end: raw data -> lake -> features -> online store ->
+training -> batch inference -> monitoring."""
 
 from __future__ import annotations
 
@@ -50,13 +51,37 @@ def platform_flow(
         raw = settings.shared_data
     summary: dict[str, Any] = {"raw": str(raw), "ingested": {}}
     for source, folder in RAW_FOLDERS.items():
-        summary["ingested"][source] = ingestion_flow(source, [str(raw / folder)], seed=seed)  # type: ignore[arg-type]
+        summary["ingested"][source] = ingestion_flow(source, [str(raw / folder)], seed=seed)  # type: ignore[call-overload]
     summary["features"] = features_flow()
     summary["materialized"] = materialize_flow()
     from flows.training import training_flow  # training reads what the feature flows wrote
 
     summary["trained"] = {m: training_flow(m, seed=seed) for m in ("price", "cancellation")}
+    now = datetime.now(UTC)
+    summary["predicted"] = {m: predict_latest(m, now) for m in ("price", "cancellation")}
+    from flows.monitoring import monitoring_flow
+
+    summary["monitoring"] = monitoring_flow(as_of=now)
     return summary
+
+
+# Days of predictions the platform run backfills, so monitoring has outcomes to compare with.
+BACKFILL_DAYS = {"price": 14.0, "cancellation": 28.0}
+
+
+def predict_latest(model: str, now: datetime) -> dict[str, Any]:
+    """Batch inference as of now, or, when the data ends too long ago for that (the real data
+    sets end years ago), as of the end of the data; a model without champion is skipped."""
+    from flows.batch_inference import InferenceStopped, batch_inference_flow, data_end
+
+    as_of = now
+    end = data_end(Settings(), model)
+    if end is not None and now - end > timedelta(days=2):
+        as_of = end
+    try:
+        return batch_inference_flow(model, as_of=as_of, window_days=BACKFILL_DAYS[model])  # type: ignore[arg-type]
+    except InferenceStopped as err:
+        return {"model": model, "stopped": str(err), "as_of": as_of.isoformat()}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ app.add_typer(features_app, name="features")
 # commands) and are registered here, one line each.
 __import__("fti.commands.validation", fromlist=["register"]).register(app)  # validate, quarantine
 __import__("fti.commands.models", fromlist=["register"]).register(app)  # train, models
-__import__("fti.commands.predict", fromlist=["register"]).register(app)  # predict, api, monitor
+__import__("fti.commands.predict", fromlist=["register"]).register(app)  # predict, api
+__import__("fti.commands.monitor", fromlist=["register"]).register(app)  # monitor
 console = Console(stderr=True)
 out = Console()
 
@@ -56,9 +57,9 @@ def run(
     settings = _settings()
     from flows.orchestrator import platform_flow
 
-    with console.status("running the platform (ingest, features, materialize)..."):
-        summary = platform_flow(
-            data=data or settings.data,  # type: ignore[arg-type]
+    with console.status("running the platform (ingest, features, training, inference)..."):
+        summary = platform_flow(  # type: ignore[call-overload]
+            data=data or settings.data,
             size=size or settings.synthetic_size,
             seed=settings.seed,
         )
@@ -67,6 +68,12 @@ def run(
     out.print(f"offline store: {settings.offline_dir}")
     out.print(f"online store:  {settings.feast_dir / 'online_store.db'}")
     out.print(f"registry:      {settings.feast_dir / 'registry.db'}")
+    if "predicted" in summary:
+        from fti.commands.monitor import print_monitoring, print_predictions
+
+        print_predictions(summary["predicted"])
+        print_monitoring(summary["monitoring"])
+    out.print("UIs: fti ui mlflow (http://127.0.0.1:5000), fti ui prefect (http://127.0.0.1:4200)")
 
 
 @app.command()
@@ -136,8 +143,13 @@ def features_backfill(
     """Recompute the offline features of a window from the lake (replaces that window)."""
     _settings()
     from flows.features import features_flow
+    from validation.run import BatchRejected
 
-    out.print_json(data=features_flow(groups=group, start=start, end=end))
+    try:
+        summary = features_flow(groups=group, start=start, end=end)
+    except BatchRejected as err:  # the gate refused a feature table: nothing was written
+        _fail(str(err))
+    out.print_json(data=summary)
 
 
 @app.command()
@@ -150,8 +162,13 @@ def materialize(
     """Load the latest feature values into the online store (incremental)."""
     _settings()
     from flows.materialize import materialize_flow
+    from validation.run import BatchRejected
 
-    out.print_json(data=materialize_flow(end=end, full=full))
+    try:
+        summary = materialize_flow(end=end, full=full)
+    except BatchRejected as err:  # the gate refused the online rows: nothing was written
+        _fail(str(err))
+    out.print_json(data=summary)
 
 
 def _print_status(settings: Settings, as_json: bool = False) -> None:
