@@ -428,7 +428,9 @@ def raise_alerts(alerts: list[dict[str, Any]], as_of: str, webhook_url: str) -> 
         f"{len(objects)} alert(s)",
     )
     events = 0
-    for a in objects:
+    from prefect.context import FlowRunContext
+
+    for a in objects if FlowRunContext.get() is not None else []:
         try:
             from prefect.events import emit_event
 
