@@ -120,7 +120,7 @@ def feature_pipeline_flow(source: Source, as_of: datetime | None = None) -> dict
     summary: dict[str, Any] = {"source": source, "as_of": as_of.isoformat(), "new_files": len(new)}
     starts = [watermark] if watermark else []
     if new:
-        ingested = ingestion_flow(source, new)
+        ingested: dict[str, Any] = ingestion_flow(source, new)  # type: ignore[assignment]
         summary["ingested"] = ingested
         starts.append(pd.Timestamp(ingested["window"][0]).to_pydatetime())
     if starts and min(starts) < as_of:
@@ -138,4 +138,4 @@ def feature_pipeline_flow(source: Source, as_of: datetime | None = None) -> dict
 if __name__ == "__main__":
     import sys
 
-    feature_pipeline_flow(sys.argv[1])  # type: ignore[arg-type]
+    feature_pipeline_flow(sys.argv[1])  # type: ignore[call-overload]

@@ -208,16 +208,17 @@ def _rerun_flow(entry: dict[str, Any]) -> tuple[str | None, str]:
         from flows.materialize import materialize_flow
 
         end = pd.Timestamp(entry["window"][1]).to_pydatetime() if entry.get("window") else None
-        state = materialize_flow(end=end, views=[table], return_state=True)
+        state = cast("State[Any]", materialize_flow(end=end, views=[table], return_state=True))
         detail = f"re-materialized {table}"
     else:
         from flows.features import GROUPS, features_flow
 
         group = next(g for g, views in GROUPS.items() if table in views)
         lo, hi = (pd.Timestamp(w).to_pydatetime() for w in entry["window"])
-        state = features_flow(groups=[group], start=lo, end=hi, return_state=True)
+        state = cast(
+            "State[Any]", features_flow(groups=[group], start=lo, end=hi, return_state=True)
+        )
         detail = f"recomputed {group} for [{lo}, {hi})"
-    state = cast("State[Any]", state)
     if state.is_failed():
         raise ReleaseError(f"{entry['id']} stays quarantined: {state.message}")
     result = state.result()
