@@ -250,23 +250,16 @@ def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> Fa
 
         spec = SPECS["cancellation"]
         loaded = champions().get(spec.registered_name)
-        details = (
-            store()
-            .get_online_features(
-                features=["booking_details:hotel", "booking_details:stay_week_start"],
-                entity_rows=[{"booking_id": request.booking_id}],
-            )
-            .to_df()
-        )
-        if details["hotel"].isna().all():
+        keys = booking_keys(request.booking_id)
+        if keys is None:
             raise HTTPException(404, f"unknown booking {request.booking_id!r}")
-        guest = request.guest_id or guest_of(request.booking_id)
-        if guest is None:
+        guest = request.guest_id or keys["guest_id"]
+        if not guest:
             raise HTTPException(404, f"booking {request.booking_id!r} has no known guest")
         entity = {
             "booking_id": request.booking_id,
-            "hotel": details["hotel"].iloc[0],
-            "stay_week_start": details["stay_week_start"].iloc[0],
+            "hotel": keys["hotel"],
+            "stay_week_start": keys["stay_week_start"],
             "guest_id": guest,
         }
         service = store().get_feature_service(spec.feature_service)
@@ -283,18 +276,30 @@ def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> Fa
             cancel_probability=probability,
         )
 
-    def guest_of(booking_id: str) -> str | None:
-        if "guests" not in state:
+    def booking_keys(booking_id: str) -> dict[str, str] | None:
+        """The entity keys of a booking's other views: hotel, stay week (join keys, not online
+        features) and guest, from the booking_details table and the bookings lake table;
+        re-read at most once a minute when an unknown booking is asked for."""
+        cached = state.get("bookings")
+        stale = cached is None or (
+            booking_id not in cached[1] and time.monotonic() - cached[0] > 60
+        )
+        if stale:
             from fti import lake
-            from fti.tables import LAKE
+            from fti.tables import FEATURES, LAKE
 
-            frame = lake.read_table(
+            details = lake.read_table(
+                FEATURES["booking_details"].root(settings),
+                columns=["booking_id", "hotel", "stay_week_start"],
+            )
+            guests = lake.read_table(
                 LAKE["bookings"].root(settings), columns=["booking_id", "guest_id"]
             )
-            state["guests"] = dict(
-                zip(frame["booking_id"].astype(str), frame["guest_id"].astype(str), strict=True)
-            )
-        return state["guests"].get(booking_id)  # type: ignore[no-any-return]
+            frame = details.astype(str).merge(guests.astype(str), on="booking_id", how="left")
+            frame = frame.drop_duplicates("booking_id", keep="last").set_index("booking_id")
+            cached = (time.monotonic(), frame.fillna("").to_dict("index"))
+            state["bookings"] = cached
+        return cached[1].get(booking_id)  # type: ignore[no-any-return]
 
     return app
 
