@@ -5,7 +5,9 @@ Ours: the platform's ingestion flow (per source) and features flow, run as plain
 upserts, companions, feature functions, offline tables. Baseline: the same readers and feature
 functions called once each in one script, every feature table written as one parquet file.
 Sizes: all the real data, and a scaled copy of the raw files (bookings and weather x10; prices
-on every bidding zone the gate accepts, 17 instead of 4).
+on every bidding zone the gate accepts, 17 instead of 4); `--quick`: the real data only.
+Imports and one-time start-up (Prefect, the gate's GX context) are outside both figures. Past
+1.5x the baseline the platform run is stopped (the figure is then a lower bound).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def platform_pipeline(raw: Path, state: Path) -> dict[str, Any]:
         from flows.features import features_flow
         from flows.ingestion import ingestion_flow
 
+        begin = time.perf_counter()
         for source, folder in RAW.items():
             start = time.perf_counter()
             outcome = ingestion_flow(source, [str(raw / folder)], seed=0)  # type: ignore[call-overload]
@@ -51,11 +54,18 @@ def platform_pipeline(raw: Path, state: Path) -> dict[str, Any]:
         start = time.perf_counter()
         features_flow()
         stages["features"] = time.perf_counter() - start
-    return {"stages": stages, "rows": _offline_rows(state / "offline")}
+        seconds = time.perf_counter() - begin
+    # Counted outside the figure (the plain script's counts are not timed either).
+    return {"stages": stages, "seconds": seconds, "rows": _offline_rows(state / "offline")}
 
 
 def warm_up() -> None:
-    """One-time library start-up, excluded like the imports: the gate's GX context and suites."""
+    """One-time start-up, excluded from the figure: the flows' imports (Prefect), the gate's GX
+    context and suites. The plain script's imports are outside its figure too."""
+    from bench.plain import without_prefect
+
+    with without_prefect():  # imports every flow module
+        pass
     try:
         from validation import gate, suites
 
@@ -78,8 +88,8 @@ def _platform_in_subprocess(raw: Path, state: Path, budget_s: float) -> dict[str
         "import json, sys, time; from pathlib import Path; "
         "from bench.cases.fp import platform_pipeline, warm_up; warm_up(); "
         "Path(sys.argv[4]).touch(); "
-        "t = time.perf_counter(); r = platform_pipeline(Path(sys.argv[1]), Path(sys.argv[2])); "
-        "r['seconds'] = time.perf_counter() - t; Path(sys.argv[3]).write_text(json.dumps(r))"
+        "r = platform_pipeline(Path(sys.argv[1]), Path(sys.argv[2])); "
+        "Path(sys.argv[3]).write_text(json.dumps(r))"
     )
     cmd = [sys.executable, "-c", code, str(raw), str(state), str(out), str(marker)]
     with subprocess.Popen(cmd, cwd=REPO, start_new_session=True) as process:
@@ -107,6 +117,14 @@ def _offline_rows(root: Path) -> dict[str, int]:
         cursor = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{pattern}')")
         out[folder.name] = cursor.fetchall()[0][0]
     return out
+
+
+def plain_imports() -> None:
+    """The plain script's imports, done before its clock starts (as the platform's are)."""
+    import features.bookings
+    import features.guests
+    import features.prices
+    import features.weather  # noqa: F401
 
 
 def plain_script(raw: Path, out: Path) -> dict[str, int]:
@@ -191,31 +209,24 @@ def scaled_raw(target: Path, factor: int, src: Path) -> dict[str, str]:
 
 
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
-    if quick:
-        import dataclasses
-        from datetime import date
-
-        from features.synthetic import SyntheticSpec, generate_raw
-
-        real = workdir / "raw-synthetic"
-        generate_raw(real, dataclasses.replace(SyntheticSpec.sized("tiny"), start=date(2024, 3, 1)))
-        first = "synthetic tiny (real formats)"
-    else:
-        real = data.require_shared_data()
-        first = "all real data"
-    factor = 2 if quick else 10
+    # Quick (CI) runs the smallest size of the issue's row, all the real data, and skips the
+    # scaled copy. (Synthetic tiny data would measure the fixed cost per file and per call,
+    # which is ORCH's subject, not the pipelines'.)
+    real = data.require_shared_data()
+    factor = 10
     scaled = workdir / "raw-scaled"
     description = scaled_raw(scaled, factor, real) if not quick else {}
     rows, notes = [], []
-    sets = [(first, real), (f"scaled copy (bookings, weather x{factor})", scaled)]
+    sets = [("all real data", real), (f"scaled copy (bookings, weather x{factor})", scaled)]
     if quick:
-        sets = sets[:1]  # CI: one small set (the scaled copy is a full-run row)
+        sets = sets[:1]
+    plain_imports()
     for i, (label, raw) in enumerate(sets):
         with timer() as base:
             base_rows = plain_script(raw, workdir / f"plain-{i}")
         base_s = base()
         # Past 1.5x the baseline the target is missed whatever the exact figure: stop there.
-        budget = max(1.5 * base_s, 20.0) if not quick else 600.0
+        budget = max(1.5 * base_s, 20.0)
         result = _platform_in_subprocess(raw, workdir / f"state-{i}", budget)
         shutil.rmtree(workdir / f"state-{i}", ignore_errors=True)
         stopped = result is None
