@@ -64,7 +64,7 @@ class HGBParams(_Frozen):
         description="Stop when the loss on the time-ordered validation split has not improved "
         "for this many iterations (0: always max_iter)",
     )
-    min_validation_rows: int = Field(default=200, ge=1, description="Fewer: no early stopping")
+    min_validation_rows: int = Field(default=50, ge=1, description="Fewer: no early stopping")
 
 
 class LinearParams(_Frozen):
@@ -99,7 +99,10 @@ class TrainingConfig(_Frozen):
     price_loss: Literal["squared_error", "absolute_error"] = "absolute_error"
     # Price model, gradient boosting only: learn prices relative to the trailing weekly mean
     # (models.estimators.RelativeToLevel), so regimes outside the training range stay in reach.
-    price_relative: bool = True
+    # The ratio carries the training period's trend, which on a few weeks of falling prices
+    # biases every later forecast: "auto" fits both and keeps the one with the lower MAE on the
+    # time-ordered validation split (relative when there is none).
+    price_relative: bool | Literal["auto"] = "auto"
     price_level_floor: float = Field(default=10.0, gt=0, description="EUR/MWh")
     permutation_sample: int = Field(
         default=2000, ge=100, description="Rows for permutation importance"

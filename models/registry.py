@@ -75,6 +75,7 @@ def run_params(trained: TrainedModel, lineage: Lineage) -> dict[str, str]:
             "data.dropped": json.dumps(trained.data.dropped),
             "inputs.count": str(trained.inputs["train"].shape[1]),
             "inputs.unused": ",".join(trained.unused_inputs) or "-",
+            **{f"selected.{k}": v for k, v in trained.selection.items()},
             **trained.bounds.as_params(),
             **{f"rows.{s}": str(len(trained.labels[s])) for s in SPLITS},
             **{f"feature_view.{k}.version": v for k, v in lineage.feature_views.items()},

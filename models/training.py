@@ -47,6 +47,7 @@ class TrainedModel:
     baseline_predictions: dict[str, np.ndarray]  # baseline -> test predictions
     fit_seconds: float
     unused_inputs: list[str] = field(default_factory=list)
+    selection: dict[str, str] = field(default_factory=dict)  # choices made on validation
 
     @property
     def test_metric(self) -> float:
@@ -124,15 +125,41 @@ def fit_model(
     if spec.task == "classification" and len(np.unique(labels["train"])) < 2:
         raise InsufficientData("the training split of the cancellation model has one class")
 
-    pipeline = build_pipeline(config, inputs["train"])
+    train_times = pd.to_datetime(frame["split_time"], utc=True)[masks["train"]]
+    train_days = (train_times.max() - train_times.min()) / pd.Timedelta(days=1)
+    variants: list[bool | None] = [None]
+    auto = spec.kind == "price" and config.family == "hgb" and config.price_relative == "auto"
+    if auto and len(labels["validation"]):
+        variants = [True, False]
+    fitted: list[tuple[float, bool | None, Pipeline, dict[str, np.ndarray]]] = []
     with threadpool_limits(config.n_threads):
         started = time.perf_counter()
-        _fit(pipeline, config, inputs, labels)
+        for relative in variants:
+            pipeline = build_pipeline(config, inputs["train"], train_days, relative)
+            _fit(pipeline, config, inputs, labels)
+            predictions = {
+                s: predict(pipeline, spec.task, inputs[s]) if len(inputs[s]) else np.array([])
+                for s in SPLITS
+            }
+            score = (
+                metrics_for(spec.task, labels["validation"], predictions["validation"])[
+                    spec.primary.name
+                ]
+                if len(labels["validation"])
+                else float("nan")
+            )
+            fitted.append((score, relative, pipeline, predictions))
         fit_seconds = time.perf_counter() - started
-        predictions = {
-            s: predict(pipeline, spec.task, inputs[s]) if len(inputs[s]) else np.array([])
-            for s in SPLITS
-        }
+    # Lower is better for both primary metrics (MAE, log loss); the first wins a tie.
+    _, relative, pipeline, predictions = min(
+        fitted, key=lambda f: f[0] if np.isfinite(f[0]) else np.inf
+    )
+    selection: dict[str, str] = {}
+    if len(variants) > 1:
+        selection["price_relative"] = str(relative)
+        selection.update(
+            {f"validation_{spec.primary.name}.relative_{r}": f"{v:.6g}" for v, r, _, _ in fitted}
+        )
     log.info(
         "%s: fitted %s on %d rows in %.1f s",
         data.kind,
@@ -175,7 +202,8 @@ def fit_model(
         baselines=baselines,
         baseline_predictions=baseline_predictions,
         fit_seconds=fit_seconds,
-        unused_inputs=unused_columns(inputs["train"]),
+        unused_inputs=unused_columns(inputs["train"], train_days),
+        selection=selection,
     )
 
 
