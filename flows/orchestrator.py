@@ -74,8 +74,14 @@ def predict_latest(model: str, now: datetime) -> dict[str, Any]:
     sets end years ago), as of the end of the data; a model without champion is skipped."""
     from flows.batch_inference import InferenceStopped, batch_inference_flow, data_end
 
+    from models.specs import SPECS
+    from models.tracking import Tracking
+
+    settings = Settings()
+    if Tracking(settings).alias_version(SPECS[model].registered_name, "champion") is None:
+        return {"model": model, "stopped": "no champion (the gate refused every version)"}
     as_of = now
-    end = data_end(Settings(), model)
+    end = data_end(settings, model)
     if end is not None and now - end > timedelta(days=2):
         as_of = end
     try:
