@@ -280,8 +280,15 @@ class Tracking:
         except MlflowException:
             with contextlib.suppress(MlflowException):
                 self.client.create_registered_model(name, description=description)
+        # A tracking server refuses a `models:/m-...` source without the logged model's id.
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else ""
         version = self.client.create_model_version(
-            name, source=model_uri, run_id=run_id, tags=dict(tags), description=description
+            name,
+            source=model_uri,
+            run_id=run_id,
+            tags=dict(tags),
+            description=description,
+            model_id=model_id or None,
         )
         return str(version.version)
 
