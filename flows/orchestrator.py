@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from prefect import flow, task
 
 from flows.features import features_flow
@@ -61,7 +62,9 @@ def platform_flow(
     summary["predicted"] = {m: predict_latest(m, now) for m in ("price", "cancellation")}
     from flows.monitoring import monitoring_flow
 
-    summary["monitoring"] = monitoring_flow(as_of=now)
+    # As of the same time as the forecasts: now, or the end of data that ends long ago.
+    as_of = pd.Timestamp(summary["predicted"]["price"].get("as_of") or now).to_pydatetime()
+    summary["monitoring"] = monitoring_flow(as_of=as_of)
     return summary
 
 
