@@ -76,7 +76,6 @@ def predict_latest(model: str, now: datetime) -> dict[str, Any]:
     """Batch inference as of now, or, when the data ends too long ago for that (the real data
     sets end years ago), as of the end of the data; a model without champion is skipped."""
     from flows.batch_inference import InferenceStopped, batch_inference_flow, data_end
-
     from models.specs import SPECS
     from models.tracking import Tracking
 
