@@ -1360,6 +1360,14 @@ def _entity_key_bytes(entity_key: EntityKeyProto, version: int) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
+# Read-only Lua: the hash field ARGV[1] of every key in KEYS (false, i.e. nil, where absent).
+_TS_SCRIPT = (
+    "local out = {} for i, key in ipairs(KEYS) do "
+    "out[i] = redis.call('HGET', key, ARGV[1]) end return out"
+)
+_TS_SCRIPT_SHA: str | None = None
+
+
 class FastRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     """``online_store`` section for :class:`FastRedisOnlineStore` (same options as ``redis``)."""
 
@@ -1416,7 +1424,9 @@ class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
             keep = (
                 [True] * n
                 if store_config.skip_dedup
-                else self._newer(client, ts_key, keys, [s[0] for s in stamps], latest)
+                else self._newer(
+                    client, ts_key, keys, [s[0] for s in stamps], latest, self._one_call(config)
+                )
             )
             with client.pipeline(transaction=False) as pipe:
                 for i in itertools.compress(range(n), keep):
@@ -1431,17 +1441,56 @@ class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
                 progress(n)
 
     @staticmethod
-    def _newer(
-        client: Any, ts_key: bytes, keys: list[bytes], nanos: list[int], latest: dict[bytes, int]
-    ) -> list[bool]:
-        """Feast's dedup: keep a row only if newer than the stored and the batch's latest."""
+    def _one_call(config: RepoConfig) -> bool:
+        """Whether the stored timestamps can come back from one script call (not on a cluster,
+        whose keys live on different nodes)."""
+        redis_type = getattr(config.online_store, "redis_type", None)
+        return getattr(redis_type, "value", redis_type) != "redis_cluster"
+
+    @staticmethod
+    def _stored_stamps(
+        client: Any, ts_key: bytes, keys: list[bytes], one_call: bool
+    ) -> list[bytes | None]:
+        """The `_ts:<view>` field of every key (None where absent), as Feast's HMGETs read it.
+
+        One EVALSHA of a read-only script returns them all in one reply: a pipeline of one
+        HMGET per key costs more than the HSETs themselves (per-command client overhead).
+        """
+        if one_call and keys:
+            global _TS_SCRIPT_SHA
+            try:
+                if _TS_SCRIPT_SHA is None:
+                    _TS_SCRIPT_SHA = client.script_load(_TS_SCRIPT)
+                try:
+                    replies = client.evalsha(_TS_SCRIPT_SHA, len(keys), *keys, ts_key)
+                except Exception as exc:  # the server restarted: its script cache is empty
+                    if "NOSCRIPT" not in str(exc):
+                        raise
+                    _TS_SCRIPT_SHA = client.script_load(_TS_SCRIPT)
+                    replies = client.evalsha(_TS_SCRIPT_SHA, len(keys), *keys, ts_key)
+                return [r if r else None for r in replies]
+            except Exception as exc:  # scripting disabled (some managed services): HMGETs
+                logger.debug("timestamps by script unavailable (%s): pipelined HMGET", exc)
         with client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hmget(key, ts_key)
-            previous = pipe.execute()
+            return [prev for (prev,) in pipe.execute()]
+
+    @classmethod
+    def _newer(
+        cls,
+        client: Any,
+        ts_key: bytes,
+        keys: list[bytes],
+        nanos: list[int],
+        latest: dict[bytes, int],
+        one_call: bool = False,
+    ) -> list[bool]:
+        """Feast's dedup: keep a row only if newer than the stored and the batch's latest."""
+        previous = cls._stored_stamps(client, ts_key, keys, one_call)
         keep = []
         parsed = Timestamp()
-        for key, stamp, (prev,) in zip(keys, nanos, previous, strict=True):
+        for key, stamp, prev in zip(keys, nanos, previous, strict=True):
             prev_nanos = 0
             if prev:
                 parsed.ParseFromString(prev)

@@ -177,13 +177,27 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
             root = workdir / f"{kind}-{n}"
             online_repo.write_source(root, VIEW, frame)
             end = (frame["event_timestamp"].max() + pd.Timedelta(days=1)).to_pydatetime()
-            handle = online_repo.open_store(root, kind, True, frame)
+            # Quick (CI) sizes take seconds: the best of three alternating runs of each side,
+            # each into a fresh table, so a burst of load on a shared machine lands on neither.
+            repeats = 3 if quick else 1
+            base_runs, ours_runs = [], []
+            handle = None
             try:
-                if kind == "sqlite":
-                    base_s = _sqlite_baseline(frame, handle.store, root / "baseline.db")
-                else:
-                    base_s = _redis_baseline(frame, handle.store, handle.project + "_base")
-                ours_s = _materialize(handle, end)
+                for _ in range(repeats):
+                    if handle is not None:
+                        handle.cleanup()
+                    handle = online_repo.open_store(root, kind, True, frame)
+                    if kind == "sqlite":
+                        base_runs.append(
+                            _sqlite_baseline(frame, handle.store, root / "baseline.db")
+                        )
+                    else:
+                        base_runs.append(
+                            _redis_baseline(frame, handle.store, handle.project + "_base")
+                        )
+                    ours_runs.append(_materialize(handle, end))
+                assert handle is not None
+                base_s, ours_s = min(base_runs), min(ours_runs)
                 ours_rate, base_rate = n / ours_s, n / base_s
                 rows.append(
                     Row(
@@ -196,14 +210,20 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
                         ratio_means="of direct-write throughput",
                         target=">= 0.5",
                         met=ours_rate / base_rate >= 0.5,
-                        details={"seconds": ours_s, "baseline_seconds": base_s},
+                        details={
+                            "seconds": ours_s,
+                            "baseline_seconds": base_s,
+                            "runs": ours_runs,
+                            "baseline_runs": base_runs,
+                        },
                     )
                 )
                 log.warning("%s %d: ours %.1f s, baseline %.1f s", kind, n, ours_s, base_s)
                 if n == max(sizes):
                     rows.append(_incremental(handle, frame, root, end, new_hour_rows, OVERLAP))
             finally:
-                handle.cleanup()
+                if handle is not None:
+                    handle.cleanup()
         rows.append(_stock_reference(kind, everything.iloc[:reference_size], workdir))
     return {"rows": rows, "notes": notes}
 

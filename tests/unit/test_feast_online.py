@@ -522,3 +522,29 @@ def test_key_order_is_stable_and_sorted() -> None:
     order = key_order(keys)
     assert [keys[i] for i in order] == [b"", b"a", b"a", b"a\x00\x01", b"b\x01", b"b\x01"]
     assert list(order[1:3]) == [1, 5] and list(order[4:]) == [0, 2]  # equal keys: input order
+
+
+@pytest.mark.services
+def test_stored_timestamps_by_script_equal_the_pipelined_hmget() -> None:
+    """The one-call read of every key's `_ts:<view>` field returns what HMGETs return."""
+    if not _redis_reachable():
+        skip_or_fail(f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}")
+    import redis
+
+    from fti.feast_online import FastRedisOnlineStore
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=11)
+    prefix = f"fti_unit_ts_{uuid.uuid4().hex[:8]}".encode()
+    keys = [prefix + bytes([i]) + b"\x00key" for i in range(6)]
+    try:
+        client.hset(keys[0], mapping={b"_ts:v": b"\x08\x01", b"f": b"x"})
+        client.hset(keys[2], mapping={b"_ts:v": b"", b"f": b"y"})  # empty: treated as absent
+        client.hset(keys[3], mapping={b"f": b"z"})  # no timestamp field
+        client.hset(keys[5], mapping={b"_ts:v": b"\x08\x02\x10\x03"})
+        by_script = FastRedisOnlineStore._stored_stamps(client, b"_ts:v", keys, one_call=True)
+        piped = FastRedisOnlineStore._stored_stamps(client, b"_ts:v", keys, one_call=False)
+        assert by_script == [b"\x08\x01", None, None, None, None, b"\x08\x02\x10\x03"]
+        assert [p or None for p in piped] == by_script
+    finally:
+        client.delete(*keys)
+        client.close()
