@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,9 @@ def test_cancellation_outcomes_wait_for_the_arrival_date() -> None:
     arrivals = pd.DataFrame(
         {
             "booking_id": ["a", "b", "c", "d"],
-            "arrival_date": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-02-01"]),
+            "arrival_date": pd.to_datetime(
+                ["2024-01-02", "2024-01-03", "2024-01-04", "2024-02-01"]
+            ),
         }
     )
     as_of = pd.Timestamp("2024-01-04 12:00", tz=UTC)
@@ -139,9 +141,9 @@ def test_drift_alerts_one_per_check_and_model() -> None:
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         self.received.append(
             {"type": self.headers["Content-Type"], "body": json.loads(self.rfile.read(length))}
