@@ -38,3 +38,18 @@ cancellation_classifier_v1 = FeatureService(
     owner="hospitality@fti.example",
     tags={"model": "cancellation_classifier"},
 )
+
+cancellation_classifier_v2 = FeatureService(
+    name="cancellation_classifier_v2",
+    # v1 without the protected attributes (age band, home country): what the cancellation
+    # model's default feature policy allows (models/config.py; README "Responsible features").
+    features=[
+        booking_details,
+        hotel_weekly_vacancy,
+        guest_session_embedding,
+    ],
+    description="Booking cancellation classifier at booking time, version 2: no protected "
+    "attributes",
+    owner="hospitality@fti.example",
+    tags={"model": "cancellation_classifier"},
+)

@@ -107,7 +107,11 @@ def test_embedding_dimension_matches_the_reducer(definitions) -> None:  # type: 
 def test_feature_services_name_existing_views(definitions) -> None:  # type: ignore[no-untyped-def]
     views = {fv.name for fv in definitions.feature_views}
     services = {s.name: s for s in definitions.feature_services}
-    assert set(services) == {"price_forecaster_v1", "cancellation_classifier_v1"}
+    assert set(services) == {
+        "price_forecaster_v1",
+        "cancellation_classifier_v1",
+        "cancellation_classifier_v2",
+    }
     for service in services.values():
         assert {p.name for p in service.feature_view_projections} <= views
 
