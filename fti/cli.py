@@ -237,6 +237,10 @@ def ui(
     port = port or UI_PORTS[which.value]
     bin_dir = Path(sys.executable).parent
     host = "127.0.0.1"
+    server = {"mlflow": settings.mlflow_tracking_uri, "prefect": os.environ.get("PREFECT_API_URL")}
+    if server.get(which.value):  # production: the UI is the tracking / orchestration server's
+        out.print(f"{which.value} UI: {str(server[which.value]).removesuffix('/api')}")
+        return
     if which is UiName.mlflow:
         uri = settings.tracking_uri
         command = [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", uri]
@@ -246,9 +250,11 @@ def ui(
         command += ["--port", str(port)]
     else:
         from fti.settings import FEATURE_REPO
+        from fti.store import config_file
 
-        os.chdir(FEATURE_REPO)
-        command = [str(bin_dir / "feast"), "ui", "-h", host, "-p", str(port)]
+        os.chdir(FEATURE_REPO)  # the profile's yaml: the SQL registry and Redis in production
+        command = [str(bin_dir / "feast"), "-f", config_file(settings).name, "ui"]
+        command += ["-h", host, "-p", str(port)]
     console.print(f"{which.value} UI on http://{host}:{port} (Ctrl-C stops it)")
     os.execv(command[0], command)
 
