@@ -397,7 +397,7 @@ def check_drift(
         f"drift-{kind}",
         table,
         f"{spec.registered_name} v{champion}: {len(current)} inference rows vs "
-        f"{len(reference)} training rows; PSI > {psi_threshold:g} or KS > {ks_threshold:g} drifts",
+        f"{len(reference)} training rows; PSI > {psi_threshold:g} and KS > {ks_threshold:g} drifts",
     )
     summary.update(
         {

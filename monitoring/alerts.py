@@ -54,21 +54,17 @@ def drift_alerts(
     ks_threshold: float,
     unseen_share: float,
 ) -> list[Alert]:
-    """At most three alerts per model: features whose PSI or KS passed its threshold, scaled
+    """At most three alerts per model: features whose PSI and KS passed their thresholds, scaled
     features outside [0, 1], categories unseen in training (above a share of the rows)."""
     import math
 
     def fmt(x: float) -> str:
         return "-" if not math.isfinite(x) else f"{x:.2f}"
 
+    from monitoring.drift import shifted
+
     drifted = [
-        r
-        for r in rows
-        if r.kind == "numeric"
-        and (
-            (math.isfinite(r.psi) and r.psi > psi_threshold)
-            or (math.isfinite(r.ks) and r.ks > ks_threshold)
-        )
+        r for r in rows if r.kind == "numeric" and shifted(r.psi, r.ks, psi_threshold, ks_threshold)
     ]
     outside = [r for r in rows if r.out_of_range]
     unseen = [r for r in rows if r.unseen and r.unseen > unseen_share * n_current]
@@ -80,7 +76,7 @@ def drift_alerts(
                 "drift",
                 model,
                 f"v{version}: {len(drifted)} of {len(rows)} features drifted from training "
-                f"(PSI > {psi_threshold:g} or KS > {ks_threshold:g}): {listed}",
+                f"(PSI > {psi_threshold:g} and KS > {ks_threshold:g}): {listed}",
                 {"version": version, "features": {r.feature: [r.psi, r.ks] for r in drifted}},
             )
         )

@@ -45,6 +45,18 @@ def ks(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.max(np.abs(cdf_ref - cdf_cur)))
 
 
+def shifted(psi_value: float, ks_value: float, psi_threshold: float, ks_threshold: float) -> bool:
+    """Both statistics past their thresholds. PSI alone over-reacts on samples with few distinct
+    values (a day-ahead batch repeats its issue-time features over 24 delivery hours, so two
+    weeks of forecasts hold ~14 values per zone), KS alone on large smooth samples."""
+    return bool(
+        np.isfinite(psi_value)
+        and np.isfinite(ks_value)
+        and psi_value > psi_threshold
+        and ks_value > ks_threshold
+    )
+
+
 @dataclass(frozen=True)
 class FeatureDrift:
     feature: str
@@ -68,9 +80,9 @@ def drift_table(
 ) -> list[FeatureDrift]:
     """PSI and KS per shared numeric column; unseen categories per text column.
 
-    A numeric feature drifts when PSI or KS passes its threshold; a scaled feature (name ending
-    with scaled_suffix) outside [0, 1] or a category unseen in training also counts as drift:
-    the transformation's inputs have left the range it was fitted on.
+    A numeric feature drifts when PSI and KS both pass their thresholds (see shifted); a scaled
+    feature (name ending with scaled_suffix) outside [0, 1] or a category unseen in training also
+    counts as drift: the transformation's inputs have left the range it was fitted on.
     """
     out = []
     for column in [c for c in reference.columns if c in current.columns]:
@@ -81,11 +93,7 @@ def drift_table(
             if column.endswith(scaled_suffix):
                 values = cur.to_numpy(dtype="float64")
                 outside = int(np.sum((values < 0) | (values > 1)))
-            drifted = bool(
-                (np.isfinite(p) and p > psi_threshold)
-                or (np.isfinite(k) and k > ks_threshold)
-                or outside > 0
-            )
+            drifted = bool(shifted(p, k, psi_threshold, ks_threshold) or outside > 0)
             out.append(FeatureDrift(column, "numeric", p, k, outside, 0, drifted))
         else:
             seen = set(ref.dropna().astype(str))
