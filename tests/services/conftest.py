@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,21 +41,34 @@ def _harness(prefect_harness: None) -> None:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards: postgresql+psycopg://..."""
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """Make fresh PostgreSQL databases on demand (postgresql+psycopg://...), dropped afterwards."""
     if not _reachable(PG_HOST, PG_PORT):
         skip_or_fail(f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}")
     import psycopg
 
-    name = f"fti_test_{uuid.uuid4().hex[:10]}"
     admin = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"fti_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
     try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        yield make
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in made:
+                con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_databases: Callable[[], str]) -> str:
+    """A fresh PostgreSQL database, dropped afterwards: postgresql+psycopg://..."""
+    return pg_databases()
 
 
 @pytest.fixture

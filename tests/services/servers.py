@@ -78,3 +78,47 @@ def start(
         time.sleep(0.5)
     server.stop()
     raise TimeoutError(f"{command[0]} not healthy after {timeout:.0f} s: {log.read_text()[-2000:]}")
+
+
+MLFLOW_ADMIN, MLFLOW_PASSWORD = "admin", "s3cret-for-tests"
+
+
+def start_mlflow(workdir: Path, backend_url: str) -> Server:
+    """`mlflow server --app-name basic-auth` as docker-compose.yml runs it: PostgreSQL backend,
+    served artifacts, basic auth (admin MLFLOW_ADMIN / MLFLOW_PASSWORD), on a free port."""
+    import sys
+
+    from fti.settings import REPO_ROOT
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    ini = (REPO_ROOT / "deploy" / "mlflow" / "basic_auth.ini").read_text()
+    (workdir / "auth.ini").write_text(
+        ini.replace("sqlite:////mlflow/basic_auth.db", f"sqlite:///{workdir / 'basic_auth.db'}")
+    )
+    port = free_port()
+    env = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(workdir / "auth.ini"),
+        "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN,
+        "MLFLOW_AUTH_ADMIN_PASSWORD": MLFLOW_PASSWORD,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--app-name",
+        "basic-auth",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        backend_url,
+        "--artifacts-destination",
+        str(workdir / "artifacts"),
+        "--serve-artifacts",
+        "--workers",
+        "1",
+    ]
+    return start(command, env, f"http://127.0.0.1:{port}", "/health", workdir / "mlflow.log")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,47 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from fti.settings import REPO_ROOT
-from tests.services.servers import Server, free_port, start
+from tests.services.servers import MLFLOW_ADMIN, MLFLOW_PASSWORD, Server, start_mlflow
 
-ADMIN, PASSWORD = "admin", "s3cret-for-tests"
+ADMIN, PASSWORD = MLFLOW_ADMIN, MLFLOW_PASSWORD
 
 
 @pytest.fixture
 def mlflow_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
     """`mlflow server --app-name basic-auth` as docker-compose.yml runs it, on a free port."""
-    ini = (REPO_ROOT / "deploy" / "mlflow" / "basic_auth.ini").read_text()
-    auth_db = tmp_path / "basic_auth.db"
-    (tmp_path / "auth.ini").write_text(
-        ini.replace("sqlite:////mlflow/basic_auth.db", f"sqlite:///{auth_db}")
-    )
-    port = free_port()
-    env = {
-        "MLFLOW_AUTH_CONFIG_PATH": str(tmp_path / "auth.ini"),
-        "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN,
-        "MLFLOW_AUTH_ADMIN_PASSWORD": PASSWORD,
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret",
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-    command = [
-        str(Path(sys.executable).parent / "mlflow"),
-        "server",
-        "--app-name",
-        "basic-auth",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        pg_url,
-        "--artifacts-destination",
-        str(tmp_path / "artifacts"),
-        "--serve-artifacts",
-        "--workers",
-        "1",
-    ]
-    server = start(command, env, f"http://127.0.0.1:{port}", "/health", tmp_path / "mlflow.log")
+    server = start_mlflow(tmp_path / "mlflow", pg_url)
     try:
         yield server
     finally:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def prefect_server(tmp_path: Path, pg_url: str) -> Iterator[Server]:
         server.stop()
 
 
-async def _runs(api: str, deployment: str) -> tuple[list[str], list[str]]:
+async def _runs(api: str, deployment: str) -> tuple[list[str], list[Any]]:
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 
@@ -61,7 +62,12 @@ async def _runs(api: str, deployment: str) -> tuple[list[str], list[str]]:
         runs = await client.read_flow_runs(
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment]))
         )
-        return schedules, [r.state_type.value for r in runs if r.state_type]
+        return schedules, list(runs)
+
+
+# A test cron with a seconds field (croniter's sixth field): a run every 20 s instead of waiting
+# for the next whole minute, through the same path as the daily crons (server scheduler, runner).
+TEST_CRON = "* * * * * */20"
 
 
 def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: Server) -> None:
@@ -79,7 +85,9 @@ def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: 
         "PREFECT_API_URL": prefect_server.url,
         "PREFECT_HOME": str(tmp_path / "prefect-client"),
         "FTI_STATE_DIR": str(state),
-        "FTI_SCHEDULES": json.dumps({"feature-pipeline-weather": "* * * * *"}),
+        "FTI_SCHEDULES": json.dumps({"feature-pipeline-weather": TEST_CRON}),
+        # The runner looks for due runs every 2 s (default 10 s).
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
     }
     serve = subprocess.Popen(
         [str(Path(sys.executable).parent / "fti"), "serve"],
@@ -92,21 +100,33 @@ def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: 
         deadline = time.monotonic() + 240
         states: list[str] = []
         while time.monotonic() < deadline:
-            schedules, states = asyncio.run(_runs(prefect_server.url, "feature-pipeline-weather"))
+            schedules, runs = asyncio.run(_runs(prefect_server.url, "feature-pipeline-weather"))
+            states = [r.state_type.value for r in runs if r.state_type]
             if "COMPLETED" in states or "FAILED" in states or "CRASHED" in states:
                 break
-            time.sleep(3)
+            time.sleep(2)
         log = (tmp_path / "serve.log").read_text()[-3000:]
         assert "COMPLETED" in states, f"runs {states}; serve log: {log}"
+        # The run was made by the scheduler for a time of the cron, not triggered by hand.
+        [done] = [r for r in runs if r.state_type and r.state_type.value == "COMPLETED"][:1]
+        assert done.auto_scheduled
+        assert done.expected_start_time.second % 20 == 0
+        assert done.expected_start_time.microsecond == 0
         assert "feature-pipeline-prices 30 13 * * * Europe/Stockholm" in schedules
-        assert "feature-pipeline-weather * * * * * Europe/Stockholm" in schedules
+        assert f"feature-pipeline-weather {TEST_CRON} Europe/Stockholm" in schedules
         assert any((state / "offline" / "weather_daily").rglob("*.parquet"))
 
         # The Prefect UI lists the deployments with their schedules.
         from tests.services.browser import SCREENSHOTS, render
 
-        dom = render(prefect_server.url.removesuffix("/api") + "/deployments", "prefect-deployments.png")
-        for s in ("feature-pipeline-prices", "feature-pipeline-bookings", "feature-pipeline-weather"):
+        dom = render(
+            prefect_server.url.removesuffix("/api") + "/deployments", "prefect-deployments.png"
+        )
+        for s in (
+            "feature-pipeline-prices",
+            "feature-pipeline-bookings",
+            "feature-pipeline-weather",
+        ):
             assert s in dom, f"{s} not in the Prefect UI"
         assert (SCREENSHOTS / "prefect-deployments.png").stat().st_size > 10_000
     finally:
