@@ -376,8 +376,18 @@ def _arrow_entities(entity_df: pd.DataFrame, ts_column: str) -> tuple[pa.Table, 
     return table.add_column(position, ts_column, timestamps), timestamps
 
 
-def _candidates_sql(plan: _ViewPlan, scan: str, ts_bounds: tuple[int, int] | None) -> str:
-    """The view's source rows that can win for some entity row, with internal names."""
+def _candidates_sql(
+    plan: _ViewPlan,
+    scan: str,
+    ts_bounds: tuple[int, int] | None,
+    entity_alias: dict[str, str] | None = None,
+) -> str:
+    """The view's source rows that can win for some entity row, with internal names.
+
+    With ``entity_alias``, only rows whose keys occur in the entity table (a hash semi-join):
+    a training set names a fraction of the keys, and the tie-break window then sorts only
+    those keys' rows instead of the whole source.
+    """
     select = [f"{_ident(src)} AS __k{j}" for j, (src, _) in enumerate(plan.keys)]
     select.append(f"{_epoch_ns(_ident(plan.timestamp))} AS __fts")
     if plan.created:
@@ -391,7 +401,15 @@ def _candidates_sql(plan: _ViewPlan, scan: str, ts_bounds: tuple[int, int] | Non
         where.append(f"__fts <= {high}")
         if plan.ttl_ns:
             where.append(f"__fts >= {low - plan.ttl_ns}")
-    return f"SELECT * FROM (SELECT {', '.join(select)} FROM {scan}) WHERE {' AND '.join(where)}"
+    rows = f"SELECT * FROM (SELECT {', '.join(select)} FROM {scan}) WHERE {' AND '.join(where)}"
+    if not entity_alias or not plan.keys:
+        return rows
+    wanted = ", ".join(f"{entity_alias[ent]} AS __s{j}" for j, (_, ent) in enumerate(plan.keys))
+    on = " AND ".join(f"c.__k{j} = s.__s{j}" for j in range(len(plan.keys)))
+    return (
+        f"SELECT c.* FROM ({rows}) c SEMI JOIN "
+        f"(SELECT DISTINCT {wanted} FROM {_ENTITY_TABLE}) s ON {on}"
+    )
 
 
 def _untied_sql(plan: _ViewPlan, candidates: str) -> str:
@@ -458,7 +476,7 @@ def _point_in_time_join(
             what,
         )
         aliases = [f"__c{j}" for j in range(len(plan.features))]
-        candidates = _candidates_sql(plan, scan, ts_bounds)
+        candidates = _candidates_sql(plan, scan, ts_bounds, entity_alias)
         try:
             # The window costs little: its output comes partitioned and sorted by (keys, ts),
             # which the ASOF join needs anyway (measured faster than the join alone).
