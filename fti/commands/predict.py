@@ -27,7 +27,11 @@ def predict(
         typer.Option("--as-of", help="Predict as of this time (UTC; default now): a backfill"),
     ] = None,
     window_days: Annotated[
-        float, typer.Option(help="Cancellation: score the bookings made in this many days")
+        float,
+        typer.Option(
+            help="Cancellation: the bookings made in this many days; price: this many delivery "
+            "days up to the next one (a backfill)"
+        ),
     ] = 1.0,
 ) -> None:
     """Predict with models:/<name>@champion and store the predictions (dataset + Feast view)."""
