@@ -13,7 +13,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from fti.settings import Settings
 
 if TYPE_CHECKING:
-    from models.config import TrainingConfig
+    from models.config import FeaturePolicy, TrainingConfig
     from models.data import Boundaries, TrainingData
     from models.lineage import Lineage
     from models.training import TrainedModel
@@ -35,8 +35,10 @@ def load_training_data(
     start: datetime | None,
     end: datetime | None,
     feature_service: str | None,
+    policy: FeaturePolicy | None = None,
 ) -> tuple[TrainingData, Lineage]:
-    """Point-in-time training frame through the feature service, with its lineage."""
+    """Point-in-time training frame through the feature service, with its lineage; refuses a
+    service that breaks the model's feature policy (models.policy.FeaturePolicyViolation)."""
     import pandas as pd
 
     from fti.store import open_store
@@ -45,7 +47,7 @@ def load_training_data(
     settings = Settings(state_dir=Path(state_dir))
     lo = pd.Timestamp(start) if start is not None else None
     hi = pd.Timestamp(end) if end is not None else None
-    return load(settings, open_store(settings), model, lo, hi, feature_service)
+    return load(settings, open_store(settings), model, lo, hi, feature_service, policy)
 
 
 @task(name="fit-model", cache_policy=NO_CACHE)
@@ -91,6 +93,7 @@ def training_flow(
     end: datetime | None = None,
     from_run: str | None = None,
     params: dict[str, Any] | None = None,
+    feature_service: str | None = None,
 ) -> dict[str, Any]:
     """Train one model, log and register it as `challenger`, and run the promotion gate.
 
@@ -105,7 +108,6 @@ def training_flow(
     settings = Settings()
     state_dir = str(settings.state_dir)
     bounds = None
-    feature_service = None
     if from_run:
         from models.registry import recorded_lineage
         from models.tracking import Tracking
@@ -132,6 +134,7 @@ def training_flow(
             utc(start).to_pydatetime() if start else None,
             utc(end).to_pydatetime() if end else None,
             feature_service,
+            config.feature_policy,
         )
         lineage.reproduces = from_run
         trained = fit_model(data, config, bounds)
@@ -155,6 +158,34 @@ def training_flow(
     }
     _log().info("trained %s v%s: %s", summary["model"], record["version"], decision["reason"])
     return summary
+
+
+@flow(name="training-compare-sensitive", flow_run_name="compare-sensitive-cancellation")
+def compare_sensitive_flow(
+    seed: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The cancellation model with and without the protected attributes on the same split,
+    both runs logged side by side in MLflow (experiment cancellation_classifier_compare_sensitive).
+    """
+    from models.config import TrainingConfig
+    from models.data import utc
+    from models.workflow import compare_sensitive
+
+    settings = Settings()
+    config = TrainingConfig.model_validate(
+        {
+            "seed": settings.seed if seed is None else seed,
+            **(params or {}),
+            "kind": "cancellation",
+        }
+    )
+    comparison = compare_sensitive(
+        settings, config, utc(start) if start else None, utc(end) if end else None
+    )
+    return comparison.summary()
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Family = Literal["hgb", "linear"]
 ModelKind = Literal["price", "cancellation"]
+# The sensitivity classes of feature_repo/feature_views.py (tag `sensitivity` of every field).
+Sensitivity = Literal["none", "personal", "protected"]
 
 # Where weather for a bidding zone comes from. No SMHI station of the data sets lies in SE1 or
 # SE2: the northernmost available stations stand in (Uppsala for daily observations, Svenska
@@ -47,6 +50,39 @@ class GateConfig(_Frozen):
         default=True,
         description="Every feature batch read must have a successful validation record",
     )
+
+
+class FeaturePolicy(_Frozen):
+    """Which sensitivity classes a model may read; training refuses a feature service that
+    serves anything else (a feature without a sensitivity tag counts as unclassified)."""
+
+    allowed: tuple[Sensitivity, ...]
+
+
+# Defaults (README "Responsible features"): the price forecaster reads no personal data at
+# all; the cancellation classifier may read personal data (the session embedding) but not
+# protected attributes (age band, home country), whose gain on the real bookings does not
+# justify deciding about guests by their age or nationality.
+DEFAULT_POLICY: dict[str, tuple[Sensitivity, ...]] = {
+    "price": ("none",),
+    "cancellation": ("none", "personal"),
+}
+
+
+class FairnessConfig(_Frozen):
+    """Per-group evaluation of the cancellation model and the gate's limits on the gaps."""
+
+    threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Decision threshold for false positive/negative rates"
+    )
+    min_group_size: int = Field(
+        default=30, ge=1, description="Smaller groups are reported but not compared"
+    )
+    max_gap_roc_auc: float | None = Field(
+        default=0.10, ge=0, description="Largest allowed ROC AUC gap between groups (None: any)"
+    )
+    max_gap_fpr: float | None = Field(default=0.25, ge=0, description="... of false positive rates")
+    max_gap_fnr: float | None = Field(default=0.25, ge=0, description="... of false negative rates")
 
 
 class HGBParams(_Frozen):
@@ -94,6 +130,9 @@ class TrainingConfig(_Frozen):
     hgb: HGBParams = HGBParams()
     linear: LinearParams = LinearParams()
     encoding: EncodingParams = EncodingParams()
+    # Default per kind (DEFAULT_POLICY), filled in by _default_policy.
+    feature_policy: FeaturePolicy = FeaturePolicy(allowed=("none",))
+    fairness: FairnessConfig = FairnessConfig()
     # Price model only: the squared error is the textbook choice, but day-ahead prices have
     # spikes and the model is judged on MAE, for which the absolute error is the matching loss.
     price_loss: Literal["squared_error", "absolute_error"] = "absolute_error"
@@ -112,6 +151,13 @@ class TrainingConfig(_Frozen):
     # gives bit-identical results run after run.
     n_threads: int = Field(default=1, ge=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_policy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("feature_policy") is None and "kind" in data:
+            data = {**data, "feature_policy": {"allowed": DEFAULT_POLICY.get(data["kind"], ())}}
+        return data
+
     @classmethod
     def for_kind(cls, kind: ModelKind, **overrides: Any) -> TrainingConfig:
         return cls(kind=kind, **overrides)
@@ -124,6 +170,8 @@ class TrainingConfig(_Frozen):
             if isinstance(value, dict):
                 for key, item in value.items():
                     walk(f"{prefix}.{key}" if prefix else str(key), item)
+            elif isinstance(value, list | tuple):
+                out[prefix] = json.dumps(list(value))
             else:
                 out[prefix] = str(value)
 
@@ -139,8 +187,13 @@ class TrainingConfig(_Frozen):
             head, _, rest = key.partition(".")
             if head not in fields:
                 continue
+            parsed: Any = value
+            if value.startswith("["):
+                parsed = json.loads(value)
+            elif value == "None":
+                parsed = None
             if rest:
-                tree.setdefault(head, {})[rest] = value
+                tree.setdefault(head, {})[rest] = parsed
             else:
-                tree[head] = value
+                tree[head] = parsed
         return cls.model_validate(tree)

@@ -49,7 +49,7 @@ from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
 from models.config import ZONE_STATIONS, ModelKind, SplitConfig
 from models.lineage import service_fields
-from models.prepare import TIMEZONE
+from models.prepare import LINEAGE_SUFFIX, TIMEZONE
 from models.specs import ModelSpec
 
 if TYPE_CHECKING:
@@ -131,11 +131,16 @@ def _stations(zones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return daily.to_numpy(dtype="int64"), sunshine.to_numpy(dtype="int64")
 
 
-def retrieve(store: FeatureStore, service_name: str, entity_df: pd.DataFrame) -> pd.DataFrame:
-    """Point-in-time features of the service for every entity row, in the entity rows' order."""
+def retrieve(
+    store: FeatureStore, service_name: str | list[str], entity_df: pd.DataFrame
+) -> pd.DataFrame:
+    """Point-in-time features of the service (or of a list of `view:feature` references) for
+    every entity row, in the entity rows' order."""
     entity_df = entity_df.reset_index(drop=True).assign(__row=np.arange(len(entity_df)))
-    service = store.get_feature_service(service_name)
-    got = store.get_historical_features(entity_df=entity_df, features=service).to_df()
+    features = (
+        store.get_feature_service(service_name) if isinstance(service_name, str) else service_name
+    )
+    got = store.get_historical_features(entity_df=entity_df, features=features).to_df()
     if len(got) != len(entity_df):
         raise RuntimeError(f"{service_name}: {len(got)} rows back for {len(entity_df)} entity rows")
     got = got.sort_values("__row").reset_index(drop=True)
@@ -304,12 +309,35 @@ def booking_label_frame(settings: Settings) -> pd.DataFrame:
     )
 
 
+def audit_attributes(store: FeatureStore, entity_df: pd.DataFrame) -> pd.DataFrame:
+    """The guest's age band and home-country region as known at each booking time, read from
+    their feature views directly for per-group evaluation (models/fairness.py): whatever the
+    model's feature service serves, these never become model inputs."""
+    from models.fairness import ATTRIBUTES, region_of
+
+    country = store.get_feature_view("guest_home_country")
+    codes = [f.name for f in country.schema if f.name.startswith("country_")]
+    codes = [c for c in codes if not c.endswith(LINEAGE_SUFFIX)]
+    refs = ["guest_age_band:age_band", *(f"guest_home_country:{c}" for c in codes)]
+    got = retrieve(store, refs, entity_df[["guest_id", "event_timestamp"]])
+    return pd.DataFrame(
+        {
+            ATTRIBUTES["age_band"]: got["age_band"].astype(object).to_numpy(),
+            ATTRIBUTES["region"]: region_of(got[codes]).to_numpy(),
+        }
+    )
+
+
 def load_cancellation(
     settings: Settings, store: FeatureStore, spec: ModelSpec, start: pd.Timestamp, end: pd.Timestamp
 ) -> TrainingData:
     rows = booking_entities(settings, start, end)
     started = time.perf_counter()
-    frame = retrieve(store, spec.feature_service, rows.drop(columns=["label_time"]))
+    entity_df = rows.drop(columns=["label_time"])
+    frame = retrieve(store, spec.feature_service, entity_df)
+    audit = audit_attributes(store, entity_df)
+    frame = frame.drop(columns=[c for c in audit.columns if c in frame.columns])
+    frame[list(audit.columns)] = audit.to_numpy()
     frame["label_time"] = rows["label_time"].array
     elapsed = time.perf_counter() - started
     # The features are joined first and the labels after, so a feature can never be a label.

@@ -73,13 +73,13 @@ def build_pipeline(
     config: TrainingConfig,
     train: pd.DataFrame,
     train_days: float | None = None,
-    relative: bool | None = None,
+    level_relative: bool | None = None,
 ) -> Pipeline:
     """An unfitted Pipeline for the config's model kind and family, over train's columns
-    (train_days: the time the training split spans, see unused_columns; relative: price
-    relative to its level, default config.price_relative with "auto" meaning yes)."""
-    if relative is None:
-        relative = config.price_relative is not False
+    (train_days: the time the training split spans, see unused_columns; level_relative:
+    price relative to its level, default config.price_relative with "auto" meaning yes)."""
+    if level_relative is None:
+        level_relative = config.price_relative is not False
     categorical = categorical_columns(train)
     unused = set(unused_columns(train, train_days))
     numeric = [c for c in numeric_columns(train) if c not in unused]
@@ -106,7 +106,7 @@ def build_pipeline(
             if classify
             else HistGradientBoostingRegressor(loss=config.price_loss, **common)
         )
-        if not classify and relative and LEVEL in numeric:
+        if not classify and level_relative and LEVEL in numeric:
             relative = tuple(
                 c for c in numeric if c.startswith(PRICE_PREFIXES) and c not in NOT_PRICES
             )

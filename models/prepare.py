@@ -59,6 +59,8 @@ OUTCOME_COLUMNS: frozenset[str] = frozenset(
         "days_in_waiting_list",
     }
 )
+# Group attributes retrieved for per-group evaluation only (models/fairness.py): never inputs.
+AUDIT_PREFIX = "audit_"
 # Bookkeeping columns of a training frame: never inputs.
 NON_INPUTS: frozenset[str] = frozenset({"label", "label_time", "split_time", "event_timestamp"})
 
@@ -108,7 +110,11 @@ def prepare_price(raw: pd.DataFrame) -> pd.DataFrame:
 def prepare_cancellation(raw: pd.DataFrame) -> pd.DataFrame:
     """Model input of the cancellation classifier: the hotel and the feature service's features."""
     skip = {*BOOKING_CONTEXT, *OUTCOME_COLUMNS, *NON_INPUTS}
-    features = [c for c in raw.columns if c not in skip and not c.endswith(LINEAGE_SUFFIX)]
+    features = [
+        c
+        for c in raw.columns
+        if c not in skip and not c.endswith(LINEAGE_SUFFIX) and not c.startswith(AUDIT_PREFIX)
+    ]
     return _typed(raw, [*BOOKING_INPUT_CONTEXT, *features])
 
 

@@ -9,6 +9,7 @@ tag (a JSON list): promotion pushes, rollback pops.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import logging
@@ -24,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from models.config import TrainingConfig
 from models.data import SPLITS, Boundaries, utc
 from models.evaluation import best_baseline, metrics_for
+from models.fairness import gap_check, gap_tags
 from models.gate import Check, Decision, GateInputs, decide
 from models.lineage import Lineage, frame_digest
 from models.pipelines import SKOPS_TRUSTED_TYPES
@@ -85,10 +87,17 @@ def run_params(trained: TrainedModel, lineage: Lineage) -> dict[str, str]:
 
 
 def log_training_run(
-    tracking: Tracking, trained: TrainedModel, lineage: Lineage, plots: bool = True
+    tracking: Tracking,
+    trained: TrainedModel,
+    lineage: Lineage,
+    plots: bool = True,
+    register: bool = True,
+    extra_tags: dict[str, str] | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
 ) -> RunRecord:
     """Log a trained model's run (params, metrics, datasets, lineage, plots, model) and register
-    it as a new version with the `challenger` alias."""
+    it as a new version with the `challenger` alias (register=False: the run only, version "")."""
     spec, data = trained.spec, trained.data
     tags = {
         "model_kind": spec.kind,
@@ -99,8 +108,9 @@ def log_training_run(
     }
     if lineage.reproduces:
         tags["reproduces_run"] = lineage.reproduces
-    run_name = f"{spec.kind}-{trained.config.family}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    with tracking.run(spec.experiment, run_name, tags) as run_id:
+    tags.update(extra_tags or {})
+    run_name = run_name or f"{spec.kind}-{trained.config.family}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    with tracking.run(experiment or spec.experiment, run_name, tags) as run_id:
         tracking.log_params(run_id, run_params(trained, lineage))
         tracking.log_metrics(
             run_id,
@@ -155,6 +165,8 @@ def log_training_run(
             },
             "lineage/validation_records.json",
         )
+        for split, report in trained.groups.items():
+            tracking.log_dict(run_id, report.as_dict(), f"fairness/groups_{split}.json")
         if plots:
             _log_plots(tracking, run_id, trained)
         sample = trained.inputs["train"].head(200)
@@ -170,6 +182,8 @@ def log_training_run(
             predict_fn="predict_proba" if spec.task == "classification" else "predict",
             trusted_types=SKOPS_TRUSTED_TYPES,
         )
+    if not register:
+        return RunRecord(run_id=run_id, version="", model_uri=model_uri)
     primary = spec.primary.name
     version = tracking.register(
         spec.registered_name,
@@ -255,6 +269,9 @@ def run_gate(
         trained.baselines["test"], spec.primary.name, spec.primary.higher_is_better
     )
     champion_version, champion_value, note = _champion_on_test(tracking, spec, trained, version)
+    report = trained.groups.get("test")
+    if spec.task == "classification":
+        extra = (*extra, gap_check(report, trained.config.fairness))
     decision = decide(
         GateInputs(
             metric=spec.primary,
@@ -271,6 +288,7 @@ def run_gate(
             extra=extra,
         )
     )
+    decision = dataclasses.replace(decision, extra_tags=gap_tags(report))
     tracking.set_version_tags(
         spec.registered_name, version, {**decision.tags(), "gate.decided_at": _now()}
     )

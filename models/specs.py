@@ -49,7 +49,8 @@ SPECS: dict[str, ModelSpec] = {
     "cancellation": ModelSpec(
         kind="cancellation",
         registered_name="cancellation_classifier",
-        feature_service="cancellation_classifier_v1",
+        # v2: without the protected attributes (the default feature policy, models/config.py)
+        feature_service="cancellation_classifier_v2",
         experiment="cancellation_classifier",
         task="classification",
         target="is_canceled",
@@ -69,3 +70,11 @@ def spec_for(name: str) -> ModelSpec:
         return BY_REGISTERED_NAME[name]
     known = ", ".join([*SPECS, *BY_REGISTERED_NAME])
     raise KeyError(f"unknown model {name!r}; known: {known}")
+
+
+# `fti train cancellation --compare-sensitive`: the same model with and without the protected
+# attributes (age band, home country), on the same rows and split.
+SENSITIVE_COMPARISON: dict[str, str] = {
+    "with_protected": "cancellation_classifier_v1",
+    "without_protected": "cancellation_classifier_v2",
+}

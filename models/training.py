@@ -23,6 +23,7 @@ from models.data import (
 )
 from models.estimators import RelativeToLevel
 from models.evaluation import CancellationBaselines, metrics_for, price_baselines
+from models.fairness import GroupReport, evaluate_groups
 from models.pipelines import build_pipeline, unused_columns
 from models.prepare import prepare_features
 from models.specs import SPECS, ModelSpec
@@ -48,14 +49,18 @@ class TrainedModel:
     fit_seconds: float
     unused_inputs: list[str] = field(default_factory=list)
     selection: dict[str, str] = field(default_factory=dict)  # choices made on validation
+    groups: dict[str, GroupReport] = field(default_factory=dict)  # split -> per-group report
 
     @property
     def test_metric(self) -> float:
         return self.metrics["test"][self.spec.primary.name]
 
     def flat_metrics(self) -> dict[str, float]:
-        """`<split>_<metric>` for the model, `baseline_<name>_<split>_<metric>` for baselines."""
+        """`<split>_<metric>` for the model, `baseline_<name>_<split>_<metric>` for baselines,
+        `<split>_group_...` per group (models.fairness.GroupReport.metrics)."""
         out = {f"{s}_{k}": v for s, m in self.metrics.items() for k, v in m.items()}
+        for split, report in self.groups.items():
+            out.update(report.metrics(split))
         for split, per in self.baselines.items():
             for name, values in per.items():
                 out.update({f"baseline_{name}_{split}_{k}": v for k, v in values.items()})
@@ -131,7 +136,7 @@ def fit_model(
     auto = spec.kind == "price" and config.family == "hgb" and config.price_relative == "auto"
     if auto and len(labels["validation"]):
         variants = [True, False]
-    fitted: list[tuple[float, bool | None, Pipeline, dict[str, np.ndarray]]] = []
+    candidates: list[tuple[float, bool | None, Pipeline, dict[str, np.ndarray]]] = []
     with threadpool_limits(config.n_threads):
         started = time.perf_counter()
         for relative in variants:
@@ -148,17 +153,20 @@ def fit_model(
                 if len(labels["validation"])
                 else float("nan")
             )
-            fitted.append((score, relative, pipeline, predictions))
+            candidates.append((score, relative, pipeline, predictions))
         fit_seconds = time.perf_counter() - started
     # Lower is better for both primary metrics (MAE, log loss); the first wins a tie.
     _, relative, pipeline, predictions = min(
-        fitted, key=lambda f: f[0] if np.isfinite(f[0]) else np.inf
+        candidates, key=lambda f: f[0] if np.isfinite(f[0]) else np.inf
     )
     selection: dict[str, str] = {}
     if len(variants) > 1:
         selection["price_relative"] = str(relative)
         selection.update(
-            {f"validation_{spec.primary.name}.relative_{r}": f"{v:.6g}" for v, r, _, _ in fitted}
+            {
+                f"validation_{spec.primary.name}.relative_{r}": f"{v:.6g}"
+                for v, r, _, _ in candidates
+            }
         )
     log.info(
         "%s: fitted %s on %d rows in %.1f s",
@@ -189,6 +197,12 @@ def fit_model(
             }
             if split == "test":
                 baseline_predictions = preds
+    groups: dict[str, GroupReport] = {}
+    if spec.task == "classification":
+        for split in scored:
+            report = evaluate_groups(raw[split], labels[split], predictions[split], config.fairness)
+            if report is not None:
+                groups[split] = report
     return TrainedModel(
         spec=spec,
         config=config,
@@ -204,6 +218,7 @@ def fit_model(
         fit_seconds=fit_seconds,
         unused_inputs=unused_columns(inputs["train"], train_days),
         selection=selection,
+        groups=groups,
     )
 
 

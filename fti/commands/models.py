@@ -84,23 +84,53 @@ def train(
         Path | None,
         typer.Option(help="JSON or YAML file of TrainingConfig overrides (hyperparameters, gate)"),
     ] = None,
+    feature_service: Annotated[
+        str | None,
+        typer.Option(help="Train through this feature service (it must keep to the policy)"),
+    ] = None,
+    compare_sensitive: Annotated[
+        bool,
+        typer.Option(
+            "--compare-sensitive",
+            help="cancellation: train with and without the protected attributes on the same "
+            "split and log both runs side by side (nothing is registered)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Train a model, register it as `challenger` and run the promotion gate."""
     _settings()
     overrides = _read_params(params) if params else None
-    from flows.training import training_flow
+    from flows.training import compare_sensitive_flow, training_flow
+    from models.policy import FeaturePolicyViolation
 
+    if compare_sensitive:
+        if model != ModelName.cancellation:
+            _fail("--compare-sensitive applies to the cancellation model")
+        with console.status("training the cancellation model with and without..."):
+            try:
+                result = compare_sensitive_flow(seed=seed, start=start, end=end, params=overrides)
+            except FeaturePolicyViolation as err:
+                _fail(str(err))
+        if as_json:
+            sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        else:
+            _print_comparison(result)
+        return
     with console.status(f"training the {model.value} model..."):
-        summary = training_flow(
-            model=model.value,  # type: ignore[arg-type]
-            family=family.value,  # type: ignore[arg-type]
-            seed=seed,
-            start=start,
-            end=end,
-            from_run=from_run,
-            params=overrides,
-        )
+        try:
+            summary = training_flow(
+                model=model.value,  # type: ignore[arg-type]
+                family=family.value,  # type: ignore[arg-type]
+                seed=seed,
+                start=start,
+                end=end,
+                from_run=from_run,
+                params=overrides,
+                feature_service=feature_service,
+            )
+        except FeaturePolicyViolation as err:
+            _fail(str(err))
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     elif summary["decision"] != "skipped":
@@ -127,6 +157,27 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(f"baseline {name}", *(f"{values.get(m, float('nan')):.4g}" for m in metrics))
     out.print(table)
     out.print(f"rows: {summary['rows']}  fit: {summary['fit_seconds']} s")
+
+
+def _print_comparison(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    variants = result["variants"]
+    table = Table(title=f"test split, MLflow experiment {result['experiment']}")
+    table.add_column("", no_wrap=True)
+    for name in variants:
+        table.add_column(name, justify="right")
+    for metric in ("roc_auc", "log_loss", "brier"):
+        table.add_row(metric, *(f"{v['test'][metric]:.4f}" for v in variants.values()))
+    for metric in ("roc_auc", "fpr", "fnr"):
+        cells = []
+        for v in variants.values():
+            gap = v["largest_gaps"].get(metric, {})
+            value = gap.get("value", float("nan"))
+            cells.append(f"{value:.3f} ({gap.get('high', '')} vs {gap.get('low', '')})")
+        table.add_row(f"largest {metric} gap", *cells)
+    table.add_row("run", *(v["run_id"] for v in variants.values()))
+    out.print(table)
 
 
 @models_app.command("list")
