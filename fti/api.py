@@ -159,10 +159,10 @@ def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> Fa
     def feature_service(name: str) -> Any:
         # One object per minute: Feast caches the request plan of an online read per object,
         # and reading the service from the registry costs several milliseconds per request.
-        cached = state.get(("service", name))
+        cached = state.get(f"service:{name}")
         if cached is None or time.monotonic() - cached[0] > 60:
             cached = (time.monotonic(), store().get_feature_service(name))
-            state[("service", name)] = cached
+            state[f"service:{name}"] = cached
         return cached[1]
 
     def lake_prices() -> pd.DataFrame:
@@ -303,11 +303,11 @@ def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> Fa
         """The entity keys of a booking's other views: hotel, stay week (join keys, not online
         features) and guest, from the booking_details table and the bookings lake table;
         re-read at most once a minute when an unknown booking is asked for."""
-        cached = state.get("bookings")
+        cached: tuple[float, dict[str, dict[str, str]]] | None = state.get("bookings")
         stale = cached is None or (
             booking_id not in cached[1] and time.monotonic() - cached[0] > 60
         )
-        if stale:
+        if cached is None or stale:
             from fti import lake
             from fti.tables import FEATURES, LAKE
 
@@ -322,7 +322,8 @@ def create_app(settings: Settings | None = None, alias_ttl_s: float = 5.0) -> Fa
             frame = frame.drop_duplicates("booking_id", keep="last").set_index("booking_id")
             cached = (time.monotonic(), frame.fillna("").to_dict("index"))
             state["bookings"] = cached
-        return cached[1].get(booking_id)  # type: ignore[no-any-return]
+        found: dict[str, str] | None = cached[1].get(booking_id)
+        return found
 
     return app
 
