@@ -87,7 +87,7 @@ def predict_latest(model: str, now: datetime) -> dict[str, Any]:
     if end is not None and now - end > timedelta(days=2):
         as_of = end
     try:
-        return batch_inference_flow(model, as_of=as_of, window_days=BACKFILL_DAYS[model])  # type: ignore[arg-type]
+        return batch_inference_flow(model, as_of=as_of, window_days=BACKFILL_DAYS[model])  # type: ignore[call-overload]
     except InferenceStopped as err:
         return {"model": model, "stopped": str(err), "as_of": as_of.isoformat()}
 
