@@ -185,6 +185,11 @@ def log_realized_metrics(
         summary["note"] = "no prediction with a known outcome yet"
         return {"summary": summary, "alerts": []}
     periods = by_period(kind, joined, PERIOD[kind])
+    # Only periods over by as_of go to MLflow: a logged step is never rewritten, so a day
+    # logged half-way would keep its partial value.
+    local = when.tz_convert("Europe/Stockholm" if kind == "price" else "UTC").tz_localize(None)
+    length = pd.Timedelta(days=1 if kind == "price" else 7)
+    periods = periods[(periods["period"] + length <= local).to_numpy()]
     runs: dict[str, str] = {}
     for version, part in periods.groupby("model_version"):
         version = str(version)
