@@ -199,3 +199,47 @@ def test_experiments_keep_artifacts_in_the_state_folder(
     root = (mlflow_settings.mlflow_dir / "artifacts").resolve().as_uri()
     assert experiment.artifact_location.startswith(root)
     assert tracking.uri == f"sqlite:///{(mlflow_settings.mlflow_dir / 'mlflow.db').resolve()}"
+
+
+def _unfair_bookings():  # type: ignore[no-untyped-def]
+    """Bookings whose outcome the features explain for every region but one, where it is a coin
+    toss: the model's ROC AUC differs between the regions by far more than 0.10."""
+    data = booking_data(n=4000)
+    frame = data.frame
+    rng = np.random.default_rng(1)
+    region = rng.choice(["portugal", "europe"], len(frame), p=[0.4, 0.6])
+    noise = region == "portugal"
+    frame.loc[noise, "label"] = rng.integers(0, 2, int(noise.sum()))
+    frame["audit_region"] = region
+    frame["audit_age_band"] = rng.choice(["25-34", "35-44"], len(frame))
+    return data
+
+
+def test_the_gate_refuses_a_challenger_over_the_group_gap_limit_and_records_the_gap(
+    tracking,
+) -> None:  # type: ignore[no-untyped-def]
+    data = _unfair_bookings()
+    strict = TrainingConfig(kind="cancellation")  # max_gap_roc_auc 0.10 by default
+    trained, record, decision = _train(tracking, data, strict)
+    report = trained.groups["test"]
+    gap = report.largest["roc_auc"]
+    assert gap.value > 0.10 and {gap.high, gap.low} == {"europe", "portugal"}
+    assert not decision.promoted
+    assert "group_gap" in {c.name for c in decision.checks if not c.passed}
+    assert "roc_auc gap" in decision.reason
+    name = trained.spec.registered_name
+    tags = tracking.version(name, record.version).tags
+    assert float(tags["gate.group_gap_roc_auc"]) == pytest.approx(gap.value, rel=1e-5)
+    assert tags["gate.group_gap_roc_auc_groups"] == f"{gap.high} vs {gap.low}"
+    assert tracking.alias_version(name, "champion") is None
+    # Per-group metrics and gaps are on the run.
+    _, metrics, _ = tracking.run_data(record.run_id)
+    assert metrics["test_group_gap_roc_auc"] == pytest.approx(gap.value)
+    assert "test_group_region_portugal_fpr" in metrics and "test_group_age_band_25-34_fnr" in metrics
+
+    # The same model under a looser limit passes the gap check (and is promoted).
+    loose = strict.model_copy(
+        update={"fairness": strict.fairness.model_copy(update={"max_gap_roc_auc": 0.5})}
+    )
+    _, _, decision = _train(tracking, data, loose)
+    assert "group_gap" not in {c.name for c in decision.checks if not c.passed}
