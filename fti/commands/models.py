@@ -209,6 +209,11 @@ def list_models(
                 "override": v.tags.get("override.reason", ""),
                 "rolled_back": v.tags.get("rollback.reason", ""),
                 "reason": v.tags.get("gate.reason", ""),
+                "group_gaps": {
+                    m: v.tags[f"gate.group_gap_{m}"]
+                    for m in ("roc_auc", "fpr", "fnr")
+                    if v.tags.get(f"gate.group_gap_{m}")
+                },
                 "run_id": v.run_id,
             }
         )
@@ -252,6 +257,9 @@ def list_models(
             notes.insert(0, f"override: {r['override']}")
         if r["rolled_back"]:
             notes.insert(0, f"rolled back: {r['rolled_back']}")
+        if r["group_gaps"]:
+            gaps = ", ".join(f"{m} {num(g)}" for m, g in r["group_gaps"].items())
+            notes.insert(0, f"largest group gaps: {gaps}")
         if notes:
             out.print(f"{r['model']} v{r['version']}: " + " | ".join(notes), highlight=False)
 
