@@ -75,8 +75,10 @@ class FairnessConfig(_Frozen):
     threshold: float = Field(
         default=0.5, gt=0, lt=1, description="Decision threshold for false positive/negative rates"
     )
+    # A group's ROC AUC from 30 rows has a standard error near 0.1: gaps between many small
+    # groups would be noise, and a gate refusing on noise decides nothing.
     min_group_size: int = Field(
-        default=30, ge=1, description="Smaller groups are reported but not compared"
+        default=200, ge=1, description="Smaller groups are reported but not compared"
     )
     max_gap_roc_auc: float | None = Field(
         default=0.10, ge=0, description="Largest allowed ROC AUC gap between groups (None: any)"
