@@ -256,6 +256,18 @@ def test_injected_price_shift_raises_a_drift_alert_and_an_undrifted_period_does_
     # Every alert became a Prefect event and reached the webhook as JSON.
     assert drifted["delivery"]["events"] == len(drifted["alerts"])
     assert webhook[-1]["alerts"] == drifted["alerts"]
+    # The drift table, the alerts and the plot are Prefect artifacts.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    keys = ["drift-price", "monitoring-alerts", "price-predicted-vs-actual"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+        )
+    assert {a.key for a in found} == set(keys)
+    table = [a for a in found if a.key == "drift-price"][-1]
+    assert "price_eur_mwh" in str(table.data)
     # `fti monitor` fails on the same state.
     result = CliRunner().invoke(app, ["monitor", "--as-of", end.strftime("%Y-%m-%dT%H:%M:%S")])
     assert result.exit_code == 1, result.output
