@@ -73,7 +73,8 @@ def run(
 
         print_predictions(summary["predicted"])
         print_monitoring(summary["monitoring"])
-    out.print("UIs: fti ui mlflow (http://127.0.0.1:5000), fti ui prefect (http://127.0.0.1:4200)")
+    out.print("MLflow UI:  fti ui mlflow   (http://127.0.0.1:5000)", highlight=False)
+    out.print("Prefect UI: fti ui prefect  (http://127.0.0.1:4200)", highlight=False)
 
 
 @app.command()
