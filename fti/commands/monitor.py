@@ -67,9 +67,11 @@ def print_monitoring(summary: dict[str, Any], console: Console = out) -> None:
         f"  freshness: {len(summary['freshness']) - len(stale)}/{len(summary['freshness'])} "
         f"views within their objective" + (f" (stale: {', '.join(stale)})" if stale else ""),
         highlight=False,
+        soft_wrap=True,
     )
     if summary.get("realized", {}).get("price", {}).get("plot"):
-        console.print(f"  plot: {summary['realized']['price']['plot']}", highlight=False)
+        plot = summary["realized"]["price"]["plot"]
+        console.print(f"  plot: {plot}", highlight=False, soft_wrap=True)
     if summary["alerts"]:
         console.print(f"[red]{len(summary['alerts'])} alert(s):[/red]")
         for a in summary["alerts"]:
