@@ -323,3 +323,61 @@ def test_cli_lists_promotes_and_rolls_back(
 
     missing = runner.invoke(app, ["models", "promote", "price", "999", "--reason", "x"])
     assert missing.exit_code == 1
+
+
+def test_a_feature_service_that_breaks_the_policy_is_refused_by_name(
+    platform: dict[str, Any], state: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancellation model's default policy allows no protected attribute: training through
+    the service that serves them stops before reading anything, naming the features."""
+    from typer.testing import CliRunner
+
+    from fti.cli import app
+    from models.tracking import Tracking
+
+    monkeypatch.setenv("FTI_STATE_DIR", str(state.state_dir))
+    tracking = Tracking(state)
+    before = len(tracking.versions(MODELS["cancellation"]))
+    result = CliRunner().invoke(
+        app, ["train", "cancellation", "--feature-service", "cancellation_classifier_v1"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "breaks the feature policy" in result.output
+    assert "guest_age_band:age_band" in result.output
+    assert "guest_home_country:country_PRT" in result.output
+    assert len(tracking.versions(MODELS["cancellation"])) == before
+
+
+def test_compare_sensitive_logs_both_variants_on_the_same_split(
+    platform: dict[str, Any], own_mlflow: Settings
+) -> None:
+    from models.tracking import Tracking
+    from models.workflow import compare_sensitive
+
+    comparison = compare_sensitive(own_mlflow, plots=False)
+    tracking = Tracking(own_mlflow)
+    runs = comparison.run_ids
+    with_p, with_m, with_t = tracking.run_data(runs["with_protected"])
+    wo_p, wo_m, wo_t = tracking.run_data(runs["without_protected"])
+    assert with_p["feature_service"] == "cancellation_classifier_v1"
+    assert wo_p["feature_service"] == "cancellation_classifier_v2"
+    assert "protected" in with_p["config.feature_policy.allowed"]
+    assert "protected" not in wo_p["config.feature_policy.allowed"]
+    for key in ("data.start", "data.end", "split.validation_start", "split.test_start"):
+        assert with_p[key] == wo_p[key], key
+    for split in ("train", "validation", "test"):
+        assert with_p[f"rows.{split}"] == wo_p[f"rows.{split}"], split
+    inputs = {v: set(t.inputs["train"].columns) for v, t in comparison.trained.items()}
+    assert {"age_band", "country_PRT"} <= inputs["with_protected"]
+    assert not {"age_band", "country_PRT"} & inputs["without_protected"]
+    # Both are measured on the same groups, whether the model read the attributes or not.
+    for metrics in (with_m, wo_m):
+        assert "test_roc_auc" in metrics and "test_log_loss" in metrics
+        assert any(k.startswith("test_group_region_") for k in metrics)
+        assert any(k.startswith("test_group_age_band_") for k in metrics)
+    assert with_t["comparison"] == wo_t["comparison"]
+    assert with_t["comparison.without_protected_run"] == runs["without_protected"]
+    assert wo_t["comparison.with_protected_run"] == runs["with_protected"]
+    assert tracking.registered_models() == []  # evidence, not candidates
+    summary = comparison.summary()
+    assert set(summary["variants"]) == {"with_protected", "without_protected"}
