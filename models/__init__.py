@@ -9,6 +9,8 @@ Layout (pure functions first, MLflow last):
 - `pipelines`  sklearn Pipelines per family (hgb, linear); `estimators` the price level wrapper
 - `evaluation` metrics and baselines; `plots` the figures; `training` fit and score
 - `gate`       the promotion decision as a pure function
+- `policy`     the feature policy: which sensitivity classes a model may read
+- `fairness`   per-group metrics (age band, home-country region), largest gaps, the gap check
 - `lineage`    code version, feature view versions, data digests, validation records
 - `tracking`   MLflow: runs, datasets, models, registry aliases (SQLite in the state folder)
 - `registry`   log a run, register a `challenger`, gate it, promote, override, roll back
