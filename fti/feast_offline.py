@@ -385,8 +385,8 @@ def _candidates_sql(
     """The view's source rows that can win for some entity row, with internal names.
 
     With ``entity_alias``, only rows whose keys occur in the entity table (a hash semi-join):
-    a training set names a fraction of the keys, and the tie-break window then sorts only
-    those keys' rows instead of the whole source.
+    a training set names a fraction of the keys, and the join then sorts only those keys'
+    rows instead of the whole source.
     """
     select = [f"{_ident(src)} AS __k{j}" for j, (src, _) in enumerate(plan.keys)]
     select.append(f"{_epoch_ns(_ident(plan.timestamp))} AS __fts")
@@ -412,15 +412,41 @@ def _candidates_sql(
     )
 
 
-def _untied_sql(plan: _ViewPlan, candidates: str) -> str:
-    """One row per (keys, timestamp): greatest created (NULL lowest), then last in source."""
-    partition = ", ".join([*(f"__k{j}" for j in range(len(plan.keys))), "__fts"])
-    order = ["__cts DESC NULLS LAST"] if plan.created else []
-    order += [f"{_FILE_COL} DESC", f"{_FILE_ROW_COL} DESC"]
-    return (
-        f"SELECT * FROM ({candidates}) QUALIFY row_number() OVER "
-        f"(PARTITION BY {partition} ORDER BY {', '.join(order)}) = 1"
-    )
+# Tie-break by ordering, not by a window: the ASOF join takes, per entity row, the source row
+# with the greatest order value at or below the entity's. Each source row's order value is
+# (timestamp, created NULL lowest, file position, row position) and each entity row's is
+# (timestamp, the greatest of everything else), so the latest row wins and, among rows tied on
+# (keys, timestamp), the greatest created, then the last in the source: exactly the rule, at
+# the cost of the sort the join does anyway (a row_number() window sorted everything twice).
+# Without a created column the order fits one HUGEINT: timestamp * 2^64 + file * 2^40 + row.
+_SHIFT = "18446744073709551616"  # 2^64
+_INT64_MIN = "(-9223372036854775807 - 1)"
+_INT64_MAX = "9223372036854775807"
+
+
+def _ordered_sql(plan: _ViewPlan, candidates: str) -> str:
+    """The candidates with their order value ``__ord``."""
+    if plan.created:
+        order = (
+            f"{{'t': __fts, 'c': coalesce(__cts, {_INT64_MIN}), "
+            f"'f': {_FILE_COL}::BIGINT, 'r': {_FILE_ROW_COL}::BIGINT}}"
+        )
+    else:
+        order = (
+            f"__fts::HUGEINT * {_SHIFT} + {_FILE_COL}::HUGEINT * 1099511627776 "
+            f"+ {_FILE_ROW_COL}::HUGEINT"
+        )
+    return f"SELECT *, {order} AS __ord FROM ({candidates})"
+
+
+def _entity_order(plan: _ViewPlan) -> str:
+    """The entity row's order value (compares with every source row of its timestamp)."""
+    if plan.created:
+        return (
+            f"{{'t': {_ENTITY_TS}, 'c': {_INT64_MAX}::BIGINT, 'f': {_INT64_MAX}::BIGINT, "
+            f"'r': {_INT64_MAX}::BIGINT}}"
+        )
+    return f"{_ENTITY_TS}::HUGEINT * {_SHIFT} + ({_SHIFT}::HUGEINT - 1)"
 
 
 def _asof_sql(
@@ -428,15 +454,17 @@ def _asof_sql(
 ) -> str:
     """One view's ASOF LEFT JOIN: (row id, feature columns) for every entity row."""
     on = [f"e.{entity_alias[ent]} = f.__k{j}" for j, (_, ent) in enumerate(plan.keys)]
-    on.append(f"e.{_ENTITY_TS} >= f.__fts")
+    on.append("e.__eord >= f.__ord")
     fresh = f"f.__fts >= e.{_ENTITY_TS} - {plan.ttl_ns}" if plan.ttl_ns else None
     values = [
         (f"CASE WHEN {fresh} THEN f.__f{j} END" if fresh else f"f.__f{j}") + f" AS {alias}"
         for j, alias in enumerate(out_aliases)
     ]
+    entities = f"(SELECT *, {_entity_order(plan)} AS __eord FROM {_ENTITY_TABLE})"
     return (
         f"SELECT e.{_ROW_ID}{''.join(', ' + v for v in values)} "
-        f"FROM {_ENTITY_TABLE} e ASOF LEFT JOIN ({source}) f ON {' AND '.join(on)}"
+        f"FROM {entities} e ASOF LEFT JOIN ({_ordered_sql(plan, source)}) f "
+        f"ON {' AND '.join(on)}"
     )
 
 
@@ -478,10 +506,7 @@ def _point_in_time_join(
         aliases = [f"__c{j}" for j in range(len(plan.features))]
         candidates = _candidates_sql(plan, scan, ts_bounds, entity_alias)
         try:
-            # The window costs little: its output comes partitioned and sorted by (keys, ts),
-            # which the ASOF join needs anyway (measured faster than the join alone).
-            source = _untied_sql(plan, candidates)
-            features = con.sql(_asof_sql(plan, source, entity_alias, aliases)).to_arrow_table()
+            features = con.sql(_asof_sql(plan, candidates, entity_alias, aliases)).to_arrow_table()
         except duckdb.Error as exc:
             raise RuntimeError(f"{what}: point-in-time join failed: {exc}") from exc
         # Join back by row id: the ASOF output comes in any order, so scatter it to entity
