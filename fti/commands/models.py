@@ -109,7 +109,12 @@ def train(
             _fail("--compare-sensitive applies to the cancellation model")
         with console.status("training the cancellation model with and without..."):
             try:
-                result = compare_sensitive_flow(seed=seed, start=start, end=end, params=overrides)
+                result = compare_sensitive_flow(
+                    seed=seed,
+                    start=start,
+                    end=end,
+                    params={**(overrides or {}), "family": family.value},
+                )
             except FeaturePolicyViolation as err:
                 _fail(str(err))
         if as_json:
