@@ -3,14 +3,18 @@
 Ours: `FeatureStore.get_historical_features(entity_df, features=<service>).to_df()` on the
 platform's feature repo and offline store. Baseline: one hand-written DuckDB query with an
 ASOF LEFT JOIN per feature view (TTL as a CASE) over the same parquet files, `.df()`.
-Both answers are compared value by value (the row "identical" flag).
+Both answers are compared value by value (the row "identical" flag). At 1M entity rows ours
+runs alone in a child process, whose peak resident memory is the "under 2 GiB" figure.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench import data
-from bench.common import PeakRss, Row, best_of
+from bench.common import REPO, PeakRss, Row, best_of
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,50 @@ def _digest(series: pd.Series) -> str:
 
 def _digests(frame: pd.DataFrame, names: list[str]) -> dict[str, str]:
     return {name: _digest(frame[name]) for name in names}
+
+
+def child_retrieval(state_dir: str, service_name: str, entity_path: str, out: str) -> None:
+    """Ours at 1M rows, alone in a process: its peak resident memory is the retrieval's.
+
+    The process holds what a training job holds: the libraries, the entity frame, the answer.
+    """
+    from fti.settings import Settings
+    from fti.store import open_store
+
+    settings = Settings(state_dir=Path(state_dir))
+    settings.apply_process_env()
+    store = open_store(settings)
+    service = store.get_feature_service(service_name)
+    names = [f.name for p in service.feature_view_projections for f in p.features]
+    entity_df = pd.read_parquet(entity_path)
+    gc.collect()
+
+    def ours() -> pd.DataFrame:
+        return store.get_historical_features(entity_df=entity_df, features=service).to_df()
+
+    with PeakRss() as peak:
+        seconds, got = best_of(ours, 1)
+    result = {
+        "seconds": seconds,
+        "peak_rss_mib": peak.mib,
+        "rows": len(got),
+        "digests": _digests(got, names),
+    }
+    Path(out).write_text(json.dumps(result))
+
+
+def _ours_in_child(
+    workdir: Path, state_dir: Path, service_name: str, entity_df: pd.DataFrame
+) -> dict[str, Any]:
+    entity_path = workdir / f"entities-{service_name}.parquet"
+    out = workdir / f"ours-{service_name}.json"
+    entity_df.to_parquet(entity_path, index=False)
+    code = "import sys; from bench.cases.pit import child_retrieval; child_retrieval(*sys.argv[1:])"
+    args = [str(state_dir), service_name, str(entity_path), str(out)]
+    subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, check=True)
+    result: dict[str, Any] = json.loads(out.read_text())
+    entity_path.unlink()
+    return result
 
 
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
@@ -138,11 +186,17 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
             def ours(entity_df: pd.DataFrame = entity_df, service: Any = service) -> pd.DataFrame:
                 return store.get_historical_features(entity_df=entity_df, features=service).to_df()
 
-            with PeakRss() as peak:
-                ours_s, got = best_of(ours, repeat)
-            # Fingerprints, not frames, are kept: two 1M-row answers at once would double memory.
-            got_rows, got_digests = len(got), _digests(got, names)
-            del got
+            if n >= 1_000_000:
+                child = _ours_in_child(workdir, settings.state_dir, service_name, entity_df)
+                ours_s, peak_mib = child["seconds"], child["peak_rss_mib"]
+                got_rows, got_digests = child["rows"], child["digests"]
+            else:
+                with PeakRss() as peak:
+                    ours_s, got = best_of(ours, repeat)
+                peak_mib = peak.mib
+                # Fingerprints, not frames, are kept: two big answers at once double memory.
+                got_rows, got_digests = len(got), _digests(got, names)
+                del got
             entity = entity_df.assign(__row=np.arange(n))
             con.register("entity", entity)
 
@@ -157,7 +211,7 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
                 log.warning("%s %d: answers differ", service_name, n)
             limit = max(3 * base_s, base_s + 0.5)
             label = "1M" if n >= 1_000_000 else f"{n // 1000}k"
-            memory_ok = peak.mib < MEMORY_TARGET_MIB if n >= 1_000_000 else True
+            memory_ok = peak_mib < MEMORY_TARGET_MIB if n >= 1_000_000 else True
             rows.append(
                 Row(
                     case="PIT",
@@ -172,7 +226,8 @@ def run(quick: bool, workdir: Path) -> dict[str, Any]:
                     details={
                         "identical": identical,
                         "rows": n,
-                        "peak_rss_mib": round(peak.mib),
+                        "peak_rss_mib": round(peak_mib),
+                        "memory_ok": memory_ok,
                         "views": len(service.feature_view_projections),
                     },
                 )
