@@ -101,6 +101,8 @@ def training_flow(
     {"gate": {"min_improvement_over_champion": 0.02}, "hgb": {"max_iter": 500}}).
     With from_run, the entity time range, feature service, splits, parameters and seed are
     those recorded on that MLflow run (reproduction); the new run is tagged with its origin.
+    feature_service replaces the model's default service; it must keep to the feature policy
+    (models.policy.FeaturePolicyViolation otherwise, raised before any data is read).
     """
     from models.config import TrainingConfig
     from models.data import InsufficientData, utc
