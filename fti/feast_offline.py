@@ -188,6 +188,30 @@ def _require_columns(
         raise ValueError(f"{what}: columns {missing} not in the source (it has {sorted(present)})")
 
 
+def _window_prefilter(
+    column: str, column_type: str, start_ns: int | None, end_ns: int | None
+) -> list[str]:
+    """Comparisons of the raw timestamp column that DuckDB pushes into the parquet scan.
+
+    They only drop rows the exact filter on UTC nanoseconds drops too (a second of slack
+    covers any rounding of the constant to the column's precision); the exact filter still
+    decides. An incremental window then reads the recent rows, not the whole table.
+    """
+    if not column_type.upper().startswith("TIMESTAMP"):
+        return []
+    out = []
+    slack = 1_000_000_000
+    if start_ns is not None:
+        out.append(
+            f"{_ident(column)} >= CAST(make_timestamp_ns({start_ns - slack}) AS {column_type})"
+        )
+    if end_ns is not None:
+        out.append(
+            f"{_ident(column)} <= CAST(make_timestamp_ns({end_ns + slack}) AS {column_type})"
+        )
+    return out
+
+
 def _epoch_ns(column_sql: str) -> str:
     # TIMESTAMP_NS keeps nanoseconds; with TimeZone=UTC the cast of a TIMESTAMPTZ is its UTC
     # wall time, and a naive TIMESTAMP is taken as UTC.
@@ -628,6 +652,7 @@ class DuckDBAsofOfflineStore(OfflineStore):
             where.append(f"{fts} >= {_to_utc_ns(start_date)}")
         if end_date is not None:
             where.append(f"{fts} < {_to_utc_ns(end_date)}")
+        # (The exact filters above; _window_prefilter adds scan-level ones in the query.)
         # Output timestamps are UTC-aware whatever the parquet stores.
         select = [
             f"CAST({_ident(c)} AS TIMESTAMPTZ_NS) AS {_ident(c)}" if c in ts_columns else _ident(c)
@@ -649,11 +674,21 @@ class DuckDBAsofOfflineStore(OfflineStore):
             )
             qualify = f"QUALIFY row_number() OVER ({partition}ORDER BY {', '.join(order)}) = 1"
 
+        start_ns = None if start_date is None else _to_utc_ns(start_date)
+        end_ns = None if end_date is None else _to_utc_ns(end_date)
+
         def query(con: duckdb.DuckDBPyConnection) -> pa.Table:
             scan = _parquet_scan(config, source)
             what = f"data source {source.name or source.path!r}"
-            _require_columns(con, scan, columns, what)
-            sql = f"SELECT {', '.join(select)} FROM {scan} WHERE {' AND '.join(where)} {qualify}"
+            types = dict(_source_columns(con, scan))
+            missing = sorted(set(columns) - set(types))
+            if missing:
+                raise ValueError(
+                    f"{what}: columns {missing} not in the source (it has {sorted(types)})"
+                )
+            prefilter = _window_prefilter(timestamp_field, types[timestamp_field], start_ns, end_ns)
+            conditions = " AND ".join([*prefilter, *where])
+            sql = f"SELECT {', '.join(select)} FROM {scan} WHERE {conditions} {qualify}"
             try:
                 return con.sql(sql).to_arrow_table()
             except duckdb.Error as exc:

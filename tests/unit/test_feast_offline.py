@@ -472,3 +472,37 @@ def test_schema_inference_and_validation_resolve_against_root(tmp_path: Path) ->
         offline.validate_data_source(
             store.config, FileSource(path="missing.parquet", timestamp_field="event_timestamp")
         )
+
+
+@pytest.mark.parametrize(
+    "unit,tz",
+    [("ns", "UTC"), ("us", None), ("ms", "Europe/Stockholm"), ("s", None)],  # parquet types
+)
+def test_pull_window_is_exact_whatever_the_timestamp_type(
+    tmp_path: Path, unit: str, tz: str | None
+) -> None:
+    """[start, end) to the nanosecond: the scan-level prefilter never changes the answer."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = pd.Timestamp("2024-03-01 12:00:00", tz="UTC")
+    end = start + pd.Timedelta(hours=1)
+    step = pd.Timedelta(1, unit=unit)  # the column's precision
+    stamps = [start - step, start, end - step, end, start - pd.Timedelta(days=400)]
+    path = tmp_path / "events.parquet"
+    column = pd.Series(stamps).dt.as_unit(unit)
+    column = column.dt.tz_convert(tz) if tz else column.dt.tz_localize(None)
+    frame = pd.DataFrame({"k": ["a", "b", "c", "d", "e"], "event_timestamp": column})
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    store = _store(tmp_path, apply=False)
+
+    table = DuckDBAsofOfflineStore.pull_all_from_table_or_query(
+        config=store.config,
+        data_source=FileSource(path=str(path), timestamp_field="event_timestamp"),
+        join_key_columns=["k"],
+        feature_name_columns=[],
+        timestamp_field="event_timestamp",
+        start_date=start.to_pydatetime(),
+        end_date=end.to_pydatetime(),
+    ).to_arrow()
+    assert sorted(table.column("k").to_pylist()) == ["b", "c"]
