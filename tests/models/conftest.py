@@ -94,7 +94,7 @@ def booking_data(n: int = 3000, seed: int = 0) -> TrainingData:
             "lead_time": lead,
             "adults": rng.integers(1, 4, n),
             "deposit_type": deposit,
-            "agent": rng.choice(["9", "240", None], n),
+            "agent": rng.choice(np.array(["9", "240", None], dtype=object), n),
             "vacancy_level": vacancy,
             "age_band": rng.choice(["25-34", "35-44", "45-54"], n),
             "country_PRT": rng.integers(0, 2, n),
