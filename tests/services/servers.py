@@ -44,15 +44,8 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def start(
-    command: Sequence[str],
-    env: dict[str, str],
-    url: str,
-    health_path: str,
-    log: Path,
-    timeout: float = 120.0,
-) -> Server:
-    """Run `command` in its own process group and wait until GET url+health_path answers 200."""
+def launch(command: Sequence[str], env: dict[str, str], url: str, log: Path) -> Server:
+    """Run `command` in its own process group; `wait_healthy` waits for it."""
     log.parent.mkdir(parents=True, exist_ok=True)
     handle = log.open("wb")
     process = subprocess.Popen(
@@ -62,30 +55,50 @@ def start(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server(process, url, log)
+    return Server(process, url, log)
+
+
+def wait_healthy(server: Server, health_path: str, timeout: float = 120.0) -> Server:
+    """Wait until GET url+health_path answers 200; stop the server and raise if it never does."""
+    name = Path(str(server.process.args[0] if isinstance(server.process.args, list) else "")).name
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if server.process.poll() is not None:
             raise RuntimeError(
-                f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}"
+                f"{name} exited with {server.process.returncode}: {server.log.read_text()[-2000:]}"
             )
         try:
-            with urllib.request.urlopen(url + health_path, timeout=2) as response:
+            with urllib.request.urlopen(server.url + health_path, timeout=2) as response:
                 if response.status == 200:
                     return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
     server.stop()
-    raise TimeoutError(f"{command[0]} not healthy after {timeout:.0f} s: {log.read_text()[-2000:]}")
+    raise TimeoutError(
+        f"{name} not healthy after {timeout:.0f} s: {server.log.read_text()[-2000:]}"
+    )
+
+
+def start(
+    command: Sequence[str],
+    env: dict[str, str],
+    url: str,
+    health_path: str,
+    log: Path,
+    timeout: float = 120.0,
+) -> Server:
+    """Run `command` in its own process group and wait until GET url+health_path answers 200."""
+    return wait_healthy(launch(command, env, url, log), health_path, timeout)
 
 
 MLFLOW_ADMIN, MLFLOW_PASSWORD = "admin", "s3cret-for-tests"
 
 
-def start_mlflow(workdir: Path, backend_url: str) -> Server:
+def start_mlflow(workdir: Path, backend_url: str, wait: bool = True) -> Server:
     """`mlflow server --app-name basic-auth` as docker-compose.yml runs it: PostgreSQL backend,
-    served artifacts, basic auth (admin MLFLOW_ADMIN / MLFLOW_PASSWORD), on a free port."""
+    served artifacts, basic auth (admin MLFLOW_ADMIN / MLFLOW_PASSWORD), on a free port.
+    With wait=False it returns at once: `wait_healthy(server, "/health")` before using it."""
     import sys
 
     from fti.settings import REPO_ROOT
@@ -121,4 +134,5 @@ def start_mlflow(workdir: Path, backend_url: str) -> Server:
         "--workers",
         "1",
     ]
-    return start(command, env, f"http://127.0.0.1:{port}", "/health", workdir / "mlflow.log")
+    server = launch(command, env, f"http://127.0.0.1:{port}", workdir / "mlflow.log")
+    return wait_healthy(server, "/health") if wait else server

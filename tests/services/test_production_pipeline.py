@@ -23,7 +23,13 @@ from fti.settings import Settings
 from fti.tables import FEATURES
 from tests.conftest import skip_or_fail
 from tests.services.conftest import REDIS_HOST, REDIS_PORT
-from tests.services.servers import MLFLOW_ADMIN, MLFLOW_PASSWORD, Server, start_mlflow
+from tests.services.servers import (
+    MLFLOW_ADMIN,
+    MLFLOW_PASSWORD,
+    Server,
+    start_mlflow,
+    wait_healthy,
+)
 
 MODELS = {"price": "price_forecaster", "cancellation": "cancellation_classifier"}
 
@@ -73,7 +79,8 @@ def production_env(state: Path, registry_url: str, redis_db: int, mlflow: Server
 
 @pytest.fixture
 def mlflow_server(tmp_path: Path, pg_databases: Callable[[], str]) -> Iterator[Server]:
-    server = start_mlflow(tmp_path / "mlflow-server", pg_databases())
+    """Launched, not yet healthy: it boots (~10-50 s) while the embedded run goes first."""
+    server = start_mlflow(tmp_path / "mlflow-server", pg_databases(), wait=False)
     try:
         yield server
     finally:
@@ -161,6 +168,8 @@ def test_platform_through_production_matches_embedded(
             production_env(tmp_path / "production", pg_databases(), redis_db, mlflow_server),
         ),
     ):
+        if profile == "production":
+            wait_healthy(mlflow_server, "/health")
         with environment(env) as settings:
             summary = platform_flow(data="synthetic", size="tiny", until_today=False)
             offline = offline_tables(settings)
