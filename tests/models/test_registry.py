@@ -235,7 +235,8 @@ def test_the_gate_refuses_a_challenger_over_the_group_gap_limit_and_records_the_
     # Per-group metrics and gaps are on the run.
     _, metrics, _ = tracking.run_data(record.run_id)
     assert metrics["test_group_gap_roc_auc"] == pytest.approx(gap.value)
-    assert "test_group_region_portugal_fpr" in metrics and "test_group_age_band_25-34_fnr" in metrics
+    assert "test_group_region_portugal_fpr" in metrics
+    assert "test_group_age_band_25-34_fnr" in metrics
 
     # The same model under a looser limit passes the gap check (and is promoted).
     loose = strict.model_copy(
