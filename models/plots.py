@@ -140,6 +140,30 @@ def cancellation_figures(
     return out
 
 
+def group_figure(cache_dir: Path, tables: dict[str, pd.DataFrame], threshold: float) -> Figure:
+    """Per group of each attribute: ROC AUC, false positive and false negative rates."""
+    plt = _pyplot(cache_dir)
+    metrics = (
+        ("roc_auc", "ROC AUC"),
+        ("fpr", "false positive rate"),
+        ("fnr", "false negative rate"),
+    )
+    fig, axes = plt.subplots(
+        len(tables), len(metrics), figsize=(12, 3.2 * len(tables)), squeeze=False
+    )
+    for row, (attribute, table) in enumerate(tables.items()):
+        labels = [f"{g} ({n})" for g, n in zip(table["group"], table["n"], strict=True)]
+        for col, (metric, title) in enumerate(metrics):
+            ax = axes[row][col]
+            ax.barh(labels, table[metric].to_numpy(dtype=float), color="#4c72b0")
+            ax.set_xlim(0, 1)
+            ax.set_title(
+                f"{attribute}: {title}" + ("" if metric == "roc_auc" else f" at {threshold}")
+            )
+    fig.tight_layout()
+    return fig
+
+
 def close(figures: dict[str, Figure]) -> None:
     import matplotlib.pyplot as plt
 

@@ -224,6 +224,11 @@ def _log_plots(tracking: Tracking, run_id: str, trained: TrainedModel) -> None:
         figures = plots.cancellation_figures(
             cache, y, pred, trained.baseline_predictions, importance
         )
+        report = trained.groups.get("test")
+        if report is not None:
+            figures["groups.png"] = plots.group_figure(
+                cache, report.tables, trained.config.fairness.threshold
+            )
     for name, fig in figures.items():
         tracking.log_figure(run_id, fig, f"plots/{name}")
     plots.close(figures)

@@ -220,7 +220,7 @@ def test_the_gate_refuses_a_challenger_over_the_group_gap_limit_and_records_the_
 ) -> None:  # type: ignore[no-untyped-def]
     data = _unfair_bookings()
     strict = TrainingConfig(kind="cancellation")  # max_gap_roc_auc 0.10 by default
-    trained, record, decision = _train(tracking, data, strict)
+    trained, record, decision = _train(tracking, data, strict, plots=True)
     report = trained.groups["test"]
     gap = report.largest["roc_auc"]
     assert gap.value > 0.10 and {gap.high, gap.low} == {"europe", "portugal"}
@@ -237,6 +237,10 @@ def test_the_gate_refuses_a_challenger_over_the_group_gap_limit_and_records_the_
     assert metrics["test_group_gap_roc_auc"] == pytest.approx(gap.value)
     assert "test_group_region_portugal_fpr" in metrics
     assert "test_group_age_band_25-34_fnr" in metrics
+    artifacts = {a.path for a in tracking.client.list_artifacts(record.run_id, "plots")}
+    assert "plots/groups.png" in artifacts
+    groups = {a.path for a in tracking.client.list_artifacts(record.run_id, "fairness")}
+    assert {f"fairness/groups_{s}.json" for s in ("train", "validation", "test")} == groups
 
     # The same model under a looser limit passes the gap check (and is promoted).
     loose = strict.model_copy(
