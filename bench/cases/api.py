@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.common import REPO, Row, median, percentile
 
-P99_TARGET_MS = 50.0
+P99_TARGET_MS = 100.0  # one prediction, 2-core machine; the issue sets no figure
 
 
 def _env(state: Path) -> dict[str, str]:
