@@ -38,10 +38,9 @@ CASES: tuple[Case, ...] = (
     Case("ORCH", "bench.cases.orch", 5 * GIB, 900, quick=False),
     Case("DQ", "bench.cases.dq", 4 * GIB, 600),
     Case("E2E", "bench.cases.e2e", 6 * GIB, 900, quick=False),
+    # Builds its state with `fti run --size tiny` first (or FTI_BENCH_API_STATE).
+    Case("API", "bench.cases.api", 4 * GIB, 1200, quick=False),
 )
-# bench/cases/api.py (the prediction API, by the inference work) joins CASES once it runs here:
-# on 2026-11-27 16:30 UTC `fti api` was not ready within its 120 s after `fti run --size tiny`.
-# Then: Case("API", "bench.cases.api", 4 * GIB, 1200, quick=False) (needs `fti run` first).
 
 
 class _Watch:
