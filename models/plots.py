@@ -157,9 +157,9 @@ def group_figure(cache_dir: Path, tables: dict[str, pd.DataFrame], threshold: fl
             ax = axes[row][col]
             ax.barh(labels, table[metric].to_numpy(dtype=float), color="#4c72b0")
             ax.set_xlim(0, 1)
-            ax.set_title(
-                f"{attribute}: {title}" + ("" if metric == "roc_auc" else f" at {threshold}")
-            )
+            ax.set_title(title + ("" if metric == "roc_auc" else f" at {threshold:g}"))
+            if col == 0:
+                ax.set_ylabel(attribute)
     fig.tight_layout()
     return fig
 
