@@ -77,8 +77,11 @@ def markdown_table(report: dict[str, Any]) -> str:
             lines.append(f"| {case['case']} | {case.get('error')} | - | - | - | - | FAILED |")
         for row in case["rows"]:
             ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f} ({row['ratio_means']})"
+            figure = _num(row["figure"], row["unit"])
+            if "GiB" in row["target"] and "peak_rss_mib" in row["details"]:  # a memory target
+                figure += f", peak {row['details']['peak_rss_mib']:,} MiB"
             lines.append(
-                f"| {row['case']} | {row['what']} | {_num(row['figure'], row['unit'])} "
+                f"| {row['case']} | {row['what']} | {figure} "
                 f"| {_num(row['baseline'], row['unit'])} | {ratio} | {row['target']} "
                 f"| {_verdict(row)} |"
             )
