@@ -40,6 +40,13 @@ def as_of(run: dict[str, Any], state: Settings) -> pd.Timestamp:
     return (ts.max() - pd.Timedelta(days=7)).floor("h")
 
 
+def _in_window(
+    frame: pd.DataFrame, column: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    times = pd.to_datetime(frame[column], utc=True)
+    return frame[((times >= start) & (times < end)).to_numpy()]
+
+
 def _champion(state: Settings, kind: str) -> str:
     from models.specs import SPECS
     from models.tracking import Tracking
@@ -58,25 +65,21 @@ def test_predictions_carry_the_champion_and_rerun_replaces(
         ("price", "price_predictions"),
         ("cancellation", "cancellation_predictions"),
     ):
-        summary = batch_inference_flow(kind, as_of=as_of.to_pydatetime(), window_days=7)  # type: ignore[arg-type]
+        summary = batch_inference_flow(kind, as_of=as_of.to_pydatetime(), window_days=7)  # type: ignore[call-overload]
         assert summary["rows"] > 0, kind
         assert summary["version"] == _champion(state, kind)
         column = FEATURES[view].time_column
         start, end = (pd.Timestamp(t) for t in summary["window"])
 
-        def window(frame: pd.DataFrame) -> pd.DataFrame:
-            times = pd.to_datetime(frame[column], utc=True)
-            return frame[((times >= start) & (times < end)).to_numpy()]
-
         stored = lake.read_table(FEATURES[view].root(state))
         dataset = lake.read_table(predictions_root(state, kind))
-        ours = window(stored)
+        ours = _in_window(stored, column, start, end)
         assert set(ours["model_version"]) == {summary["version"]}
         assert set(ours["feature_service"]) == {summary["feature_service"]}
-        assert len(window(dataset)) == len(ours) == summary["rows"]
+        assert len(_in_window(dataset, column, start, end)) == len(ours) == summary["rows"]
         # The same window again: replaced, never duplicated (the platform run's own
         # predictions of other windows stay as they were).
-        batch_inference_flow(kind, as_of=as_of.to_pydatetime(), window_days=7)  # type: ignore[arg-type]
+        batch_inference_flow(kind, as_of=as_of.to_pydatetime(), window_days=7)  # type: ignore[call-overload]
         assert len(lake.read_table(FEATURES[view].root(state))) == len(stored)
         assert len(lake.read_table(predictions_root(state, kind))) == len(dataset)
         if kind == "price":
