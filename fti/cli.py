@@ -46,6 +46,14 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _unreachable(err: Exception) -> str | None:
+    """One line for an error of a service's driver (Redis, PostgreSQL), else None."""
+    if type(err).__module__.split(".")[0] not in ("redis", "sqlalchemy", "psycopg"):
+        return None
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 @app.command()
 def run(
     data: Annotated[
@@ -169,6 +177,11 @@ def materialize(
         summary = materialize_flow(end=end, full=full)
     except BatchRejected as err:  # the gate refused the online rows: nothing was written
         _fail(str(err))
+    except Exception as err:  # Redis or PostgreSQL still unreachable after the task retries
+        line = _unreachable(err)
+        if line is None:
+            raise
+        _fail(line)
     out.print_json(data=summary)
 
 

@@ -17,8 +17,9 @@ PG_PORT = int(os.environ.get("FTI_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("FTI_TEST_PG_USER", "postgres")
 REDIS_HOST = os.environ.get("FTI_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("FTI_TEST_REDIS_PORT", "6379"))
-# Redis logical databases reserved for these tests (others use 0 and their own prefixes).
-REDIS_DBS = (11, 12, 13, 14)
+# Redis logical databases reserved for these tests (others use 0 and their own prefixes; 11 is
+# tests/unit/test_feast_online.py's).
+REDIS_DBS = (12, 13, 14, 15)
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -73,12 +74,35 @@ def pg_url(pg_databases: Callable[[], str]) -> str:
 
 @pytest.fixture
 def redis_db() -> Iterator[int]:
-    """An emptied Redis logical database reserved for service tests."""
+    """An emptied Redis logical database reserved for service tests, claimed for this test.
+
+    Test sessions of other checkouts may run at the same time on the same Redis: each test
+    claims one of REDIS_DBS with SET NX (a key in db 0, expiring after an hour) before it
+    empties it, and waits up to a minute for one to be free.
+    """
     if not _reachable(REDIS_HOST, REDIS_PORT):
         skip_or_fail(f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}")
+    import time
+
     import redis
 
-    db = REDIS_DBS[0]
+    claims = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + 60
+    db = None
+    while db is None:
+        db = next(
+            (
+                d
+                for d in REDIS_DBS
+                if claims.set(f"fti-tests:redis-db:{d}", token, nx=True, ex=3600)
+            ),
+            None,
+        )
+        if db is None:
+            if time.monotonic() > deadline:
+                skip_or_fail(f"every Redis test database {REDIS_DBS} is claimed by other tests")
+            time.sleep(1)
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
     client.flushdb()
     try:
@@ -86,3 +110,6 @@ def redis_db() -> Iterator[int]:
     finally:
         client.flushdb()
         client.close()
+        if claims.get(f"fti-tests:redis-db:{db}") == token.encode():
+            claims.delete(f"fti-tests:redis-db:{db}")
+        claims.close()

@@ -201,6 +201,18 @@ def test_postgres_unreachable_mid_materialization(
         assert "OperationalError" in state.message, state.message
         assert f"port {proxy.port}" in state.message and "refused" in state.message
 
+        # The same through the CLI: one line, exit 1.
+        from typer.testing import CliRunner
+
+        from fti.cli import app
+
+        cli = CliRunner().invoke(app, ["materialize", "--end", f"{end:%Y-%m-%dT%H:%M:%S}"])
+        assert cli.exit_code == 1, cli.output
+        lines = [line for line in cli.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "Traceback" not in cli.output, cli.output
+        assert lines[0].startswith("error: OperationalError: (psycopg.OperationalError)")
+        assert f"port {proxy.port} failed: Connection refused" in lines[0]
+
         assert redis_contents(redis_db) == online_before
         assert offline_hash(settings) == files_before
         proxy.restore()
