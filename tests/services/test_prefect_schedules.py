@@ -138,6 +138,9 @@ def test_served_deployment_runs_on_its_schedule(tmp_path: Path, prefect_server: 
             "feature-pipeline-weather",
         ):
             assert s in dom, f"{s} not in the Prefect UI"
+        # ...with their schedules, as the UI words the crons (prices 13:30, bookings 06:00).
+        for when in ("At 01:30 PM every day", "At 06:00 AM every day"):
+            assert when in dom, f"schedule {when!r} not in the Prefect UI"
         assert (SCREENSHOTS / "prefect-deployments.png").stat().st_size > 10_000
     finally:
         os.killpg(serve.pid, 15)
