@@ -55,4 +55,7 @@ def test_production_profile_needs_its_services(
     )
     config = render_config(s)
     assert config["registry"]["path"] == "postgresql+psycopg://u@127.0.0.1:5432/fti"
-    assert config["online_store"] == {"type": "redis", "connection_string": "127.0.0.1:6379,db=3"}
+    assert config["online_store"] == {
+        "type": "fti.feast_online.FastRedisOnlineStore",
+        "connection_string": "127.0.0.1:6379,db=3",
+    }
