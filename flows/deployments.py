@@ -69,6 +69,24 @@ SCHEDULES: tuple[Schedule, ...] = (
         {"model": "cancellation"},
         "Champion cancellation probabilities of yesterday's bookings",
     ),
+    # Weekly retraining on everything the store holds, early on Monday before the day's
+    # pipelines; the new version is a challenger and becomes champion only through the gate.
+    Schedule(
+        "training-price",
+        "flows.training:training_flow",
+        "0 3 * * 1",
+        "Europe/Stockholm",
+        {"model": "price"},
+        "Weekly retraining of the price forecaster; the promotion gate decides",
+    ),
+    Schedule(
+        "training-cancellation",
+        "flows.training:training_flow",
+        "0 4 * * 1",
+        "Europe/Lisbon",
+        {"model": "cancellation"},
+        "Weekly retraining of the cancellation classifier; the promotion gate decides",
+    ),
     # After both batch inferences: outcomes known since yesterday, drift, freshness, alerts.
     Schedule(
         "monitoring",
