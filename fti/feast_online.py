@@ -1429,13 +1429,22 @@ class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
                 )
             )
             with client.pipeline(transaction=False) as pipe:
-                for i in itertools.compress(range(n), keep):
-                    mapping = [ts_key, stamps[i][1]]
-                    for field, column in zip(fields, values, strict=True):
-                        mapping += (field, column[i])
-                    pipe.execute_command("HSET", keys[i], *mapping)
+                command = pipe.execute_command
+                # One entity's values as a tuple (zip of the columns), interleaved with the
+                # field names: no per-value indexing.
+                per_entity = zip(*values, strict=True)
+                for key, stamp, row, wanted in zip(keys, stamps, per_entity, keep, strict=True):
+                    if not wanted:
+                        continue
+                    command(
+                        "HSET",
+                        key,
+                        ts_key,
+                        stamp[1],
+                        *itertools.chain.from_iterable(zip(fields, row, strict=True)),
+                    )
                     if ttl:
-                        pipe.expire(name=keys[i], time=ttl)
+                        pipe.expire(name=key, time=ttl)
                 pipe.execute()
             if progress:
                 progress(n)
