@@ -117,6 +117,9 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
     order += [name for name in cases if name not in order]
     merged["cases"] = [cases[name] for name in order]
     merged["command"] = " ; ".join(commands)
+    commits = [r.get("machine", {}).get("git") or "?" for r in reports]
+    if len(set(commits)) > 1:  # each run's commit, in the order of the commands
+        merged["machine"] = {**reports[0]["machine"], "git": " ; ".join(commits)}
     merged["finished"] = reports[-1].get("finished", merged.get("finished"))
     return merged
 
