@@ -38,8 +38,9 @@ def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
     """A FeatureStore whose registry and online store are the run's private copies.
 
     Returns (store, staged). Only file-based stores (the embedded SQLite default) can be
-    staged; with a server-based online store (Redis, PostgreSQL) the write goes directly to it
-    after validation, and only the gate, not the swap, protects it.
+    staged; a server-based online store (Redis) and registry (PostgreSQL) are written directly
+    after validation: the run's views go into the online store in one transaction (see
+    materialize_feature_views) and the registry advances only after it committed.
     """
     from feast import FeatureStore, RepoConfig
 
@@ -130,14 +131,20 @@ def validate_online_batch(run: GateRun, view: str, start: datetime, end: datetim
 
 
 @task(
-    name="materialize-feature-view", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE
+    name="materialize-feature-views", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE
 )
-def materialize_feature_view(
-    store: FeatureStore, view: str, start: datetime, end: datetime
-) -> dict[str, Any]:
-    store.materialize(start_date=start, end_date=end, feature_views=[view])
+def materialize_feature_views(
+    store: FeatureStore, views: list[str], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Every view in one Feast materialize call: all written and registered, or none.
+
+    Our batch engine (fti.feast_online.ArrowWriteComputeEngine) writes the views in one
+    transaction of the online store (one Redis MULTI/EXEC, one SQLite transaction) and Feast
+    records the views' intervals in the registry only after it committed.
+    """
+    store.materialize(start_date=start, end_date=end, feature_views=views)
     lake.fault_point("online.write")
-    return {"view": view, "start": start.isoformat(), "end": end.isoformat()}
+    return [{"view": v, "start": start.isoformat(), "end": end.isoformat()} for v in views]
 
 
 @task(name="commit-run", cache_policy=NO_CACHE)
@@ -164,15 +171,21 @@ def materialize_flow(
         store, _ = staged_store(run)
         try:
             names = apply_feature_definitions(store)
-            plan = []
             # Prediction views are loaded by batch inference itself, after it writes them.
-            for view in views or [n for n in names if n not in PREDICTION_VIEWS]:
-                last = store.get_feature_view(view).most_recent_end_time
-                start = EARLIEST if full or last is None else last - OVERLAP
-                plan.append((view, start))
+            plan = views or [n for n in names if n not in PREDICTION_VIEWS]
+            # One window for all views (one all-or-nothing Feast call): from the earliest view's
+            # last end. A view loaded from earlier than its own last end gets the same latest
+            # rows again (idempotent), so only the load grows.
+            lasts = [store.get_feature_view(view).most_recent_end_time for view in plan]
+            start = (
+                EARLIEST
+                if full or any(last is None for last in lasts)
+                else min(last for last in lasts if last is not None) - OVERLAP
+            )
+            for view in plan:
                 validate_online_batch(run, view, start, end)
-            if not run.failed:
-                out = [materialize_feature_view(store, view, start, end) for view, start in plan]
+            if not run.failed and plan:
+                out = materialize_feature_views(store, plan, start, end)
         finally:
             close_store(store)
         report = commit_run(run)

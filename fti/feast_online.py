@@ -21,6 +21,7 @@ Feast's ``sqlite`` / ``redis`` stores, and reads return identical results.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import sqlite3
@@ -523,7 +524,53 @@ class _ArrowFeatureBuilder(LocalFeatureBuilder):
 
 
 class ArrowWriteComputeEngine(LocalComputeEngine):
-    """Feast's local compute engine whose materialization writes Arrow tables to the store."""
+    """Feast's local compute engine whose materialization writes Arrow tables to the store.
+
+    All-or-nothing across views: Feast hands a batch engine (``supports_batch``) every view of
+    one ``materialize`` call at once and records a view's materialization interval in the
+    registry only for the jobs that come back succeeded. Here the views' writes go into one
+    transaction of the online store (``write_transaction``: one SQLite transaction, one Redis
+    MULTI/EXEC); if any view fails or the commit fails, nothing is written and every job comes
+    back failed, so the registry does not advance and a re-run redoes the whole window.
+    """
+
+    @property
+    def supports_batch(self) -> bool:
+        return True
+
+    def materialize(
+        self,
+        registry: BaseRegistry,
+        tasks: MaterializationTask | list[MaterializationTask],
+        *,
+        lineage_parent: Any = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        if isinstance(tasks, MaterializationTask):
+            tasks = [tasks]
+        if lineage_parent is not None:
+            kwargs["lineage_parent"] = lineage_parent
+        transaction = getattr(self.online_store, "write_transaction", None)
+        if transaction is None:
+            return [self._materialize_one(registry, task, **kwargs) for task in tasks]
+        jobs: list[LocalMaterializationJob] = []
+        try:
+            with transaction(self.repo_config):
+                for task in tasks:
+                    job = self._materialize_one(registry, task, **kwargs)
+                    if job.status() == MaterializationJobStatus.ERROR:
+                        raise job.error() or RuntimeError(f"{job.job_id()} failed")
+                    jobs.append(job)
+        except Exception as error:  # nothing was committed: every view failed
+            return [
+                LocalMaterializationJob(
+                    job_id=f"{task.feature_view.name}-{task.start_time}-{task.end_time}",
+                    status=MaterializationJobStatus.ERROR,
+                    error=error,
+                )
+                for task in tasks
+            ]
+        return jobs
 
     def _materialize_one(
         self, registry: BaseRegistry, task: MaterializationTask, **kwargs: Any
@@ -1065,6 +1112,33 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
     """Feast's SQLite store (same file, tables and bytes) with bulk writes and lean reads."""
 
     _reader: sqlite3.Connection | None = None
+    _in_transaction = False
+
+    @contextlib.contextmanager
+    def write_transaction(self, config: RepoConfig) -> Iterator[None]:
+        """Every write inside the block in one SQLite transaction: all committed, or none.
+
+        The writes skip their own commit (``_writing``); an exception rolls everything back.
+        Not with vector search / value_num (Feast's own write commits by itself there).
+        """
+        if self._in_transaction or not self._plain(config):
+            yield
+            return
+        conn = self._get_conn(config)
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            self._in_transaction = False
+
+    def _writing(self, conn: sqlite3.Connection) -> contextlib.AbstractContextManager[Any]:
+        """``with conn`` (commit at the end) outside a write transaction, nothing inside one."""
+        return contextlib.nullcontext() if self._in_transaction else conn
 
     def _get_conn(self, config: RepoConfig) -> sqlite3.Connection:
         fresh = self._conn is None
@@ -1143,7 +1217,7 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
                     text, _ = extract_text_and_num(val, False)
                     yield key, feature_name, val.SerializeToString(), text, event, created
 
-        with conn:
+        with self._writing(conn):
             conn.executemany(self._upsert_sql(table_name), rows())
         if progress:
             progress(len(data))
@@ -1190,7 +1264,7 @@ class FastSqliteOnlineStore(_FastReads, SqliteOnlineStore):
         event_ns = event_ns[order]
         if created_ns is not None:
             created_ns = created_ns[order]
-        with conn:
+        with self._writing(conn):
             for start, chunk in _chunks(data, WRITE_CHUNK):
                 n = chunk.num_rows
                 keys = all_keys[start : start + n]
@@ -1374,10 +1448,120 @@ class FastRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     type: Literal["fti.feast_online.FastRedisOnlineStore"] = "fti.feast_online.FastRedisOnlineStore"  # type: ignore[assignment]
 
 
+class _RedisTransaction:
+    """One MULTI/EXEC on a connection of its own, its commands streamed chunk by chunk.
+
+    Redis queues the commands server-side (each answered QUEUED, read chunk by chunk, so the
+    client holds one chunk at a time) and applies them all at EXEC, atomically; a connection
+    lost before EXEC discards the queue. Reads (the stored timestamps) go through the client's
+    other connections and see the data as it was before the transaction.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.pool = client.connection_pool
+        self.conn: Any = None
+        self.queued = 0
+
+    def send(self, commands: list[tuple[Any, ...]]) -> None:
+        if not commands:
+            return
+        if self.conn is None:
+            self.conn = self.pool.get_connection()
+            self.conn.send_command("MULTI")
+            self.conn.read_response()
+        conn = self.conn
+        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        for _ in commands:
+            conn.read_response()  # QUEUED; an error reply raises (and EXEC would abort)
+        self.queued += len(commands)
+
+    def commit(self) -> None:
+        if self.conn is None:
+            return
+        self.conn.send_command("EXEC")
+        replies = self.conn.read_response()
+        self._release(disconnect=False)
+        errors = [r for r in replies or [] if isinstance(r, Exception)]
+        if replies is None or len(replies) != self.queued or errors:
+            raise RuntimeError(
+                f"Redis EXEC applied {len(replies or [])} of {self.queued} commands: {errors[:1]}"
+            )
+
+    def discard(self) -> None:
+        """Drop the connection: Redis discards a transaction whose client went away."""
+        if self.conn is not None:
+            self._release(disconnect=True)
+
+    def _release(self, disconnect: bool) -> None:
+        conn, self.conn = self.conn, None
+        if disconnect:
+            conn.disconnect()
+        self.pool.release(conn)
+
+
+class _QueuedPipeline:
+    """The part of a redis-py pipeline the write uses, sending into a :class:`_RedisTransaction`."""
+
+    def __init__(self, transaction: _RedisTransaction) -> None:
+        self.transaction = transaction
+        self.commands: list[tuple[Any, ...]] = []
+
+    def __enter__(self) -> _QueuedPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.commands = []
+
+    def execute_command(self, *args: Any) -> None:
+        self.commands.append(args)
+
+    def expire(self, name: bytes, time: int) -> None:
+        self.commands.append(("EXPIRE", name, time))
+
+    def execute(self) -> None:
+        commands, self.commands = self.commands, []
+        self.transaction.send(commands)
+
+
 class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
     """Feast's Redis store (same keys, fields and bytes) with a columnar, pipelined write."""
 
     _field_cache: dict[tuple[str, tuple[str, ...]], list[bytes]] | None = None
+    _transaction: _RedisTransaction | None = None
+
+    @contextlib.contextmanager
+    def write_transaction(self, config: RepoConfig) -> Iterator[None]:
+        """Every columnar write inside the block in one MULTI/EXEC: all applied, or none.
+
+        Not on a Redis cluster (keys on several nodes: no cross-node transaction), and not for
+        the proto fallback (Feast's own online_write_batch, used for on-demand views and entity
+        key serialization other than 3), which write as they go.
+        """
+        if self._transaction is not None or not self._one_call(config):
+            yield
+            return
+        store_config = config.online_store
+        assert isinstance(store_config, RedisOnlineStoreConfig)
+        transaction = self._transaction = _RedisTransaction(self._get_client(store_config))
+        try:
+            yield
+        except BaseException:
+            transaction.discard()
+            raise
+        else:
+            try:
+                transaction.commit()
+            except BaseException:
+                transaction.discard()
+                raise
+        finally:
+            self._transaction = None
+
+    def _write_pipeline(self, client: Any) -> Any:
+        """A pipeline of the write: redis-py's, or one queued into the open transaction."""
+        if self._transaction is not None:
+            return _QueuedPipeline(self._transaction)
+        return client.pipeline(transaction=False)
 
     def _fields(self, fv_name: str, features: Sequence[str]) -> list[bytes]:
         if self._field_cache is None:
@@ -1428,7 +1612,7 @@ class FastRedisOnlineStore(_FastReads, RedisOnlineStore):
                     client, ts_key, keys, [s[0] for s in stamps], latest, self._one_call(config)
                 )
             )
-            with client.pipeline(transaction=False) as pipe:
+            with self._write_pipeline(client) as pipe:
                 command = pipe.execute_command
                 # One entity's values as a tuple (zip of the columns), interleaved with the
                 # field names: no per-value indexing.

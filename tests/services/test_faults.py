@@ -1,9 +1,10 @@
 """Redis or PostgreSQL becoming unreachable in the middle of a production-profile run.
 
 The profile points at a TCP proxy (tests/services/proxy.py) in front of the shared service and
-the test cuts the proxy at a chosen point of a materialization run: the run must end Failed
-after its task retries with an error naming the unreachable service, write nothing (online
-store, registry, offline store unchanged), and a re-run after the service returns completes.
+the test cuts the proxy at a chosen point of a materialization run (Redis: between two views,
+PostgreSQL: at registration): the run must end Failed after its task retries with an error
+naming the unreachable service, write nothing (online store, registry, offline store
+unchanged), and a re-run after the service returns completes.
 """
 
 from __future__ import annotations
@@ -90,15 +91,23 @@ def prepare(tmp_path: Path, env: dict[str, str]) -> tuple[pd.Timestamp, pd.Times
 
 
 def counting_cut(
-    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, proxy: TcpProxy
+    monkeypatch: pytest.MonkeyPatch,
+    owner: Any,
+    name: str,
+    proxy: TcpProxy,
+    at_call: int = 1,
+    check: Callable[..., None] | None = None,
 ) -> list[int]:
-    """Replace owner.name by a wrapper that cuts the proxy on its first call; count the calls."""
+    """Replace owner.name by a wrapper that cuts the proxy on call `at_call` (after
+    `check(*args)`); count the calls."""
     original = getattr(owner, name)
     calls: list[int] = []
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        if len(calls) == 1:
+        if len(calls) == at_call:
+            if check is not None:
+                check(*args)
             proxy.cut()
         return original(*args, **kwargs)
 
@@ -151,11 +160,16 @@ def test_redis_unreachable_mid_materialization(
         ends_before = registry_ends(settings)
         files_before = offline_hash(settings)
 
-        # Redis disappears as the run starts writing the first view, after the gate passed.
-        calls = counting_cut(monkeypatch, FastRedisOnlineStore, "online_write_arrow", proxy)
+        # Redis disappears between two views: the first view's HSETs were already sent.
+        def first_view_sent(store: FastRedisOnlineStore, *args: Any) -> None:
+            assert store._transaction is not None and store._transaction.queued > 0
+
+        calls = counting_cut(
+            monkeypatch, FastRedisOnlineStore, "online_write_arrow", proxy, 2, first_view_sent
+        )
         state = materialize_flow(end=end.to_pydatetime(), views=VIEWS, return_state=True)
         assert state.is_failed()
-        assert len(calls) == 3, "the write task ran once and was retried twice"
+        assert len(calls) == 4, "2 views written in the first try, then 2 retries of the task"
         assert "ConnectionError" in state.message and f"127.0.0.1:{proxy.port}" in state.message
         assert "Connection refused" in state.message, state.message
 

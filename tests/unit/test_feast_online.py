@@ -548,3 +548,64 @@ def test_stored_timestamps_by_script_equal_the_pipelined_hmget() -> None:
     finally:
         client.delete(*keys)
         client.close()
+
+
+def _fail_on_view(monkeypatch: pytest.MonkeyPatch, cls: Any, view: str) -> None:
+    """The store's Arrow write raises for `view` (after the views before it were written)."""
+    original = cls.online_write_arrow
+
+    def write(self: Any, config: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        if table.name == view:
+            raise ConnectionError(f"lost while writing {view}")
+        original(self, config, table, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "online_write_arrow", write)
+
+
+def _ends(store: Any) -> dict[str, Any]:
+    return {v.name: v.most_recent_end_time for v in store.list_feature_views()}
+
+
+def test_sqlite_materialization_is_all_or_nothing_across_views(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view failing after others were written: no view written, no interval recorded."""
+    from fti.feast_online import FastSqliteOnlineStore
+
+    fast = _store(repo, "fast", {"type": SQLITE_TYPE, "path": str(repo / "fast.db")}, fast=True)
+    first = T0.to_pydatetime() + timedelta(hours=20)
+    _materialize(fast, first)
+    before, ends = _sqlite_rows(repo / "fast.db"), _ends(fast)
+    _write(repo, _frames(1, 40), "b")
+    _fail_on_view(monkeypatch, FastSqliteOnlineStore, "hotel_week")  # the last of the three
+    with pytest.raises(ConnectionError, match="hotel_week"):
+        _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
+    assert _sqlite_rows(repo / "fast.db") == before
+    assert _ends(fast) == ends
+    monkeypatch.undo()
+    _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
+    assert _sqlite_rows(repo / "fast.db") != before
+    assert all(e == datetime(2030, 1, 1, tzinfo=UTC) for e in _ends(fast).values())
+
+
+@pytest.mark.services
+def test_redis_materialization_is_all_or_nothing_across_views(
+    repo: Path, redis_projects: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The views before the failing one were queued in MULTI: discarded, Redis unchanged."""
+    from fti.feast_online import FastRedisOnlineStore
+
+    name = redis_projects[1]
+    connection = f"{REDIS_HOST}:{REDIS_PORT},db=0"
+    fast = _store(repo, "fast", {"type": REDIS_TYPE, "connection_string": connection}, True, name)
+    _materialize(fast, T0.to_pydatetime() + timedelta(hours=20))
+    before, ends = _redis_dump(name), _ends(fast)
+    _write(repo, _frames(1, 40), "b")
+    _fail_on_view(monkeypatch, FastRedisOnlineStore, "hotel_week")
+    with pytest.raises(ConnectionError, match="hotel_week"):
+        _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
+    assert _redis_dump(name) == before
+    assert _ends(fast) == ends
+    monkeypatch.undo()
+    _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
+    assert _redis_dump(name) != before
