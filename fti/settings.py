@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         None, description="Where new raw files arrive (<source>/ subfolders); default state/landing"
     )
 
+    spark_master: str = Field(
+        "local[2]", description="Spark master of the Spark profile: local[N] or a cluster URL"
+    )
+
     monitoring_webhook_url: str = Field(
         "", description="POST each monitoring run's alerts as JSON here (empty: no webhook)"
     )
