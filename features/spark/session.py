@@ -44,7 +44,10 @@ def spark_dirs(settings: Settings) -> dict[str, Path]:
 def spark_conf(settings: Settings, shuffle_partitions: int = 8) -> dict[str, str]:
     """The configuration of every session: local files, UTC, no UI, no event log, loopback."""
     dirs = spark_dirs(settings)
-    derby = f"-Dderby.system.home={dirs['derby']} -Djava.io.tmpdir={dirs['local']}"
+    # No JVM file outside the state folder: Derby's home, the temp dir, no /tmp/hsperfdata.
+    derby = (
+        f"-Dderby.system.home={dirs['derby']} -Djava.io.tmpdir={dirs['local']} -XX:-UsePerfData"
+    )
     return {
         "spark.local.dir": str(dirs["local"]),
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),
@@ -72,6 +75,8 @@ def get_session(
     os.environ.setdefault("JAVA_HOME", str(home))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # The short-lived launcher JVM of spark-submit: no /tmp/hsperfdata either.
+    os.environ.setdefault("SPARK_LAUNCHER_OPTS", "-XX:-UsePerfData")
     if settings.spark_master.startswith("local"):
         # A local driver listens on loopback only.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
