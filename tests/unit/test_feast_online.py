@@ -589,23 +589,27 @@ def test_sqlite_materialization_is_all_or_nothing_across_views(
 
 
 @pytest.mark.services
+@pytest.mark.parametrize("atomic", [True, False])
 def test_redis_materialization_is_all_or_nothing_across_views(
-    repo: Path, redis_projects: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    repo: Path, redis_projects: tuple[str, str], monkeypatch: pytest.MonkeyPatch, atomic: bool
 ) -> None:
-    """The views before the failing one were queued in MULTI: discarded, Redis unchanged."""
+    """The views before the failing one were queued in MULTI: discarded, Redis unchanged
+    (with `atomic_writes: false` they stay written)."""
     from fti.feast_online import FastRedisOnlineStore
 
     name = redis_projects[1]
-    connection = f"{REDIS_HOST}:{REDIS_PORT},db=0"
-    fast = _store(repo, "fast", {"type": REDIS_TYPE, "connection_string": connection}, True, name)
+    online = {"type": REDIS_TYPE, "connection_string": f"{REDIS_HOST}:{REDIS_PORT},db=0"}
+    fast = _store(repo, "fast", {**online, "atomic_writes": atomic}, True, name)
     _materialize(fast, T0.to_pydatetime() + timedelta(hours=20))
     before, ends = _redis_dump(name), _ends(fast)
     _write(repo, _frames(1, 40), "b")
     _fail_on_view(monkeypatch, FastRedisOnlineStore, "hotel_week")
     with pytest.raises(ConnectionError, match="hotel_week"):
         _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
-    assert _redis_dump(name) == before
+    assert (_redis_dump(name) == before) is atomic
     assert _ends(fast) == ends
+    if not atomic:
+        return
     monkeypatch.undo()
     _materialize(fast, datetime(2030, 1, 1, tzinfo=UTC))
     assert _redis_dump(name) != before
