@@ -45,9 +45,7 @@ def spark_conf(settings: Settings, shuffle_partitions: int = 8) -> dict[str, str
     """The configuration of every session: local files, UTC, no UI, no event log, loopback."""
     dirs = spark_dirs(settings)
     # No JVM file outside the state folder: Derby's home, the temp dir, no /tmp/hsperfdata.
-    derby = (
-        f"-Dderby.system.home={dirs['derby']} -Djava.io.tmpdir={dirs['local']} -XX:-UsePerfData"
-    )
+    derby = f"-Dderby.system.home={dirs['derby']} -Djava.io.tmpdir={dirs['local']} -XX:-UsePerfData"
     return {
         "spark.local.dir": str(dirs["local"]),
         "spark.sql.warehouse.dir": str(dirs["warehouse"]),

@@ -56,10 +56,11 @@ def _assert_features_equal(spark: SparkSession, bookings: pd.DataFrame, folder: 
 
 
 @pytest.mark.realdata
-def test_real_bookings_equal_pandas(spark: SparkSession, shared_data: Path, tmp_path: Path) -> None:
-    bookings = read_bookings(shared_data / "hotel_bookings" / "hotels.csv.gz").frame
-    assert len(bookings) > 100_000
-    _assert_features_equal(spark, bookings, tmp_path)
+def test_real_bookings_equal_pandas(
+    spark: SparkSession, real_bookings: pd.DataFrame, tmp_path: Path
+) -> None:
+    assert len(real_bookings) > 100_000
+    _assert_features_equal(spark, real_bookings, tmp_path)
 
 
 def test_synthetic_bookings_equal_pandas(spark: SparkSession, tmp_path: Path) -> None:
