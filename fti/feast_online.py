@@ -1447,7 +1447,7 @@ class FastRedisOnlineStoreConfig(RedisOnlineStoreConfig):
 
     type: Literal["fti.feast_online.FastRedisOnlineStore"] = "fti.feast_online.FastRedisOnlineStore"  # type: ignore[assignment]
     # One MULTI/EXEC per materialization (all views or none). Redis holds the queued commands
-    # until EXEC (~1.8 KB per 20-feature entity) and serves nobody while EXEC runs (~1 s per
+    # until EXEC (~1.9 KB per 20-feature entity) and serves nobody while EXEC runs (~1 s per
     # 100k entities here): False writes as it goes, for a huge first load.
     atomic_writes: bool = True
 
