@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
@@ -19,3 +23,37 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, coerce_timestamps="us", allow_truncated_timestamps=False)
     return path
+
+
+def read_lake_table(spark: SparkSession, root: Path) -> DataFrame:
+    """A lake table (fti.lake: `<root>/<partition>/data.parquet`, nanosecond timestamps) on Spark.
+
+    Spark does not read parquet nanosecond timestamps: they are read as longs
+    (spark.sql.legacy.parquet.nanosAsLong) and turned back into timestamps here, to microseconds
+    (the lake's timestamps are whole seconds or days). Partition folders are not turned into
+    columns: the table's columns are the files' columns. Raises FileNotFoundError for no table.
+    """
+    from pyspark.sql import functions as F
+
+    root = Path(root)
+    files = sorted(root.glob("**/data.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no lake table at {root}")
+    schema = pq.read_schema(files[0])
+    nanos = {
+        f.name: f.type.tz is not None
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+    }
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    frame = spark.read.options(recursiveFileLookup="true", pathGlobFilter="data.parquet").parquet(
+        str(root.resolve())
+    )
+    columns = []
+    for name in schema.names:
+        if name not in nanos:
+            columns.append(F.col(name))
+            continue
+        instant = F.timestamp_micros(F.expr(f"`{name}` div 1000"))
+        columns.append((instant if nanos[name] else instant.cast("timestamp_ntz")).alias(name))
+    return frame.select(*columns)

@@ -16,8 +16,9 @@ from features.bookings import (
     weekly_vacancy,
 )
 from features.spark import bookings as spark_bookings
-from features.spark.io import write_parquet
+from features.spark.io import read_lake_table
 from features.synthetic import BOOKINGS_DIR, SyntheticSpec, generate_raw
+from fti import lake
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,8 +27,11 @@ pytestmark = pytest.mark.spark
 
 
 def _lake(spark: SparkSession, bookings: pd.DataFrame, folder: Path) -> DataFrame:
-    """The lake table as Spark reads it: through parquet, as the pipelines will."""
-    return spark.read.parquet(str(write_parquet(bookings, folder / "bookings.parquet")))
+    """The lake table as Spark reads it: written by fti.lake (year partitions, nanosecond
+    timestamps, sorted by key) as the pipelines write it."""
+    root = folder / "lake" / "bookings"
+    lake.upsert(bookings, root, ["booking_id"], lake.by_year("booking_time"))
+    return read_lake_table(spark, root)
 
 
 def _as_pandas(frame: DataFrame, like: pd.DataFrame) -> pd.DataFrame:
