@@ -37,6 +37,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from fti import lake
 from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
+from models.prepare import PRICE_CALENDAR
 from monitoring.alerts import Alert, freshness_alerts
 
 log = logging.getLogger(__name__)
@@ -47,19 +48,7 @@ PERIOD = {"price": "D", "cancellation": "W-SUN"}
 REFERENCE_ROWS = {"price": 5_000, "cancellation": 20_000}
 # Inputs that follow the calendar by construction: a recent window always "drifts" from a
 # training period of many months, so they are not monitored for drift.
-SEASONAL = frozenset(
-    {
-        "hour",
-        "weekday",
-        "month",
-        "is_weekend",
-        "day_of_year",
-        "hours_ahead",
-        "same_hour_age_h",
-        "arrival_month",
-        "arrival_week_number",
-    }
-)
+SEASONAL = frozenset({*PRICE_CALENDAR, "same_hour_age_h", "arrival_month", "arrival_week_number"})
 
 
 def monitoring_dir(settings: Settings) -> Path:

@@ -10,9 +10,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from fti.settings import Settings
 
 
 def free_port() -> int:
@@ -136,3 +138,22 @@ def start_mlflow(workdir: Path, backend_url: str, wait: bool = True) -> Server:
     ]
     server = launch(command, env, f"http://127.0.0.1:{port}", workdir / "mlflow.log")
     return wait_healthy(server, "/health") if wait else server
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[Settings]:
+    """os.environ with these values (empty string: unset) for the flows of one profile."""
+    old = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value:
+            os.environ[key] = value
+        else:
+            os.environ.pop(key, None)
+    try:
+        yield Settings()
+    finally:
+        for key, previous in old.items():
+            if previous is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = previous

@@ -9,10 +9,8 @@ unchanged), and a re-run after the service returns completes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,22 +23,9 @@ from fti.settings import Settings
 from fti.tables import FEATURES
 from tests.services.conftest import PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT
 from tests.services.proxy import TcpProxy
+from tests.services.servers import environment
 
 VIEWS = ["zone_prices", "weather_daily", "weather_sunshine"]
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[Settings]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield Settings()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def redis_contents(db: int) -> dict[bytes, dict[bytes, bytes]]:

@@ -8,8 +8,6 @@ promote, predict, monitor) goes once through each profile; stores and results mu
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,30 +25,12 @@ from tests.services.servers import (
     MLFLOW_ADMIN,
     MLFLOW_PASSWORD,
     Server,
+    environment,
     start_mlflow,
     wait_healthy,
 )
 
 MODELS = {"price": "price_forecaster", "cancellation": "cancellation_classifier"}
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[Settings]:
-    """os.environ with these values (empty string: unset) for the flows of one profile."""
-    old = {k: os.environ.get(k) for k in values}
-    for key, value in values.items():
-        if value:
-            os.environ[key] = value
-        else:
-            os.environ.pop(key, None)
-    try:
-        yield Settings()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def embedded_env(state: Path) -> dict[str, str]:
