@@ -629,18 +629,6 @@ _PLAIN_MEMBERS = frozenset(
     {"double_val", "float_val", "int64_val", "int32_val", "string_val", "bool_val", "bytes_val"}
 )
 _NULL_VALUE = ValueProto()
-# Declared types whose values need no feature-type hint in feast_value_type_to_python_type.
-_SCALAR_TYPES = frozenset(
-    {
-        ValueType.DOUBLE,
-        ValueType.FLOAT,
-        ValueType.INT64,
-        ValueType.INT32,
-        ValueType.STRING,
-        ValueType.BOOL,
-        ValueType.BYTES,
-    }
-)
 _NULL_TS = Timestamp()
 _EMPTY: dict[str, ValueProto] = {}
 _PRESENT = int(FieldStatus.PRESENT)
@@ -767,28 +755,11 @@ class FastOnlineResponse(OnlineResponse):
             return super().to_dict(include_event_timestamps)
         response: dict[str, list[Any]] = {}
         types = self._feature_types
-        plain = _PLAIN_MEMBERS
         for part in self._parts:
             if isinstance(part, _Block):
                 for feature, name in part.outputs:
-                    if types.get(name) not in _SCALAR_TYPES:
-                        values = [d.get(feature, _NULL_VALUE) for d in part.datas]
-                        response[name] = _python_values(values, types.get(name))
-                    else:
-                        out: list[Any] = []
-                        for data in part.datas:
-                            value = data.get(feature)
-                            if value is None:
-                                out.append(None)
-                                continue
-                            member = value.WhichOneof("val")
-                            if member is None:
-                                out.append(None)
-                            elif member in plain:
-                                out.append(getattr(value, member))
-                            else:
-                                out.append(feast_value_type_to_python_type(value, types[name]))
-                        response[name] = out
+                    values = [d.get(feature, _NULL_VALUE) for d in part.datas]
+                    response[name] = _python_values(values, types.get(name))
                     if include_event_timestamps:
                         response[name + TIMESTAMP_POSTFIX] = [ts.seconds for ts in part.stamps]
                 continue
