@@ -53,9 +53,19 @@ def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, tmp, compression="zstd")
+    # Microsecond timestamps: Spark (the spark profile's engine and Feast offline store) does not
+    # read parquet nanoseconds. A value with sub-microsecond digits raises instead of truncating.
+    pq.write_table(
+        table, tmp, compression="zstd", coerce_timestamps="us", allow_truncated_timestamps=False
+    )
     os.replace(tmp, path)
     fault_point("stage.write")
+
+
+def _read(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One partition file, timestamps back in pandas' nanoseconds (the files hold microseconds)."""
+    table = pq.read_table(path, columns=list(columns) if columns else None)
+    return table.to_pandas(coerce_temporal_nanoseconds=True)
 
 
 def partition_file(root: Path, partition: str) -> Path:
@@ -67,7 +77,7 @@ def read_table(root: Path, columns: Sequence[str] | None = None) -> pd.DataFrame
     files = sorted(root.glob("**/data.parquet"))
     if not files:
         return pd.DataFrame(columns=list(columns) if columns else None)
-    frames = [pd.read_parquet(f, columns=list(columns) if columns else None) for f in files]
+    frames = [_read(f, columns) for f in files]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -89,7 +99,7 @@ def upsert(
         path = partition_file(root, str(name))
         merged = new
         if path.exists():
-            merged = pd.concat([pd.read_parquet(path), new], ignore_index=True)
+            merged = pd.concat([_read(path), new], ignore_index=True)
         merged = merged.drop_duplicates(subset=list(key), keep="last")
         merged = merged.sort_values(list(sort or key), kind="stable").reset_index(drop=True)
         _atomic_write(merged, path)
@@ -115,13 +125,13 @@ def replace_window(
         raise ValueError(f"{int(outside.sum())} rows fall outside the window [{start}, {end})")
     touched = set(partition(frame).unique()) if not frame.empty else set()
     for path in root.glob("**/data.parquet"):
-        old = pd.read_parquet(path, columns=[time_column])
+        old = _read(path, [time_column])
         if ((old[time_column] >= start) & (old[time_column] < end)).any():
             touched.add(str(path.parent.relative_to(root)))
     parts = partition(frame) if not frame.empty else pd.Series([], dtype="string")
     for name in sorted(touched):
         path = partition_file(root, name)
-        kept = pd.read_parquet(path) if path.exists() else frame.iloc[0:0]
+        kept = _read(path) if path.exists() else frame.iloc[0:0]
         in_window = (kept[time_column] >= start) & (kept[time_column] < end)
         merged = pd.concat([kept[~in_window], frame[parts == name]], ignore_index=True)
         if merged.empty:
