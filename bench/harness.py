@@ -40,6 +40,8 @@ CASES: tuple[Case, ...] = (
     Case("E2E", "bench.cases.e2e", 6 * GIB, 900, quick=False),
     # Builds its state with `fti run --size tiny` first (or FTI_BENCH_API_STATE).
     Case("API", "bench.cases.api", 4 * GIB, 1200, quick=False),
+    # Each path runs in its own process under the case's per-path cap (bench/cases/spark.py).
+    Case("SPARK", "bench.cases.spark", 8 * GIB, 3600, quick=False),
 )
 
 
