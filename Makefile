@@ -45,9 +45,13 @@ lock: $(BIN)/python ## Re-resolve requirements.lock from pyproject.toml
 run: $(STAMP) ## Run the whole platform end to end on synthetic data (embedded default)
 	$(BIN)/fti run
 
+# Two workers (pytest-xdist), a test module per worker at a time: module fixtures (a tiny
+# platform run, a Spark session) are built once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 .PHONY: test
 test: $(STAMP) ## Run every test (unit, integration, services)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: test-unit
 test-unit: $(STAMP) ## Run the fast unit tests only
