@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,7 +35,7 @@ def by_year(column: str) -> Partitioner:
     """Partition name `year=YYYY` from a timestamp column."""
 
     def partition(frame: pd.DataFrame) -> pd.Series:
-        return "year=" + frame[column].dt.year.astype("string")
+        return _names(frame, [("year=", frame[column].dt.year)])
 
     return partition
 
@@ -43,16 +44,51 @@ def by_column_and_year(key: str, column: str) -> Partitioner:
     """Partition name `year=YYYY/<key>=<value>`, e.g. one file per zone and year."""
 
     def partition(frame: pd.DataFrame) -> pd.Series:
-        year = frame[column].dt.year.astype("string")
-        return "year=" + year + "/" + key + "=" + frame[key].astype("string")
+        return _names(frame, [("year=", frame[column].dt.year), (f"{key}=", frame[key])])
 
     return partition
 
 
-def _atomic_write(frame: pd.DataFrame, path: Path) -> None:
+def _names(frame: pd.DataFrame, fields: list[tuple[str, pd.Series]]) -> pd.Series:
+    """Partition names as a categorical: strings are built once per partition, not per row.
+
+    A row with a missing field has no partition (NaN), as the string concatenation gave.
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    uniques: list[tuple[str, list[str]]] = []
+    for prefix, values in fields:
+        codes, found = pd.factorize(values, sort=True)
+        texts = [str(int(v)) if isinstance(v, float) else str(v) for v in list(found)]
+        missing |= codes < 0
+        combined = combined * max(len(texts), 1) + np.maximum(codes, 0)
+        uniques.append((prefix, texts))
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    labels = []
+    for value in distinct.tolist():
+        parts = []
+        for prefix, texts in reversed(uniques):
+            value, index = divmod(value, max(len(texts), 1))
+            parts.append(prefix + texts[index] if texts else prefix)
+        labels.append("/".join(reversed(parts)))
+    order = np.argsort(np.asarray(labels, dtype=object), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(missing, -1, rank[inverse] if len(inverse) else inverse)
+    categories = pd.Index(np.asarray(labels, dtype=object)[order], dtype=object)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=categories), index=frame.index, name=None
+    )
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _atomic_write(frame: pd.DataFrame | pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame if isinstance(frame, pa.Table) else _arrow(frame)
     # Microsecond timestamps: Spark (the spark profile's engine and Feast offline store) does not
     # read parquet nanoseconds. A value with sub-microsecond digits raises instead of truncating.
     pq.write_table(
@@ -81,6 +117,56 @@ def read_table(root: Path, columns: Sequence[str] | None = None) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
+def _positions(parts: pd.Series, names: list[str]) -> np.ndarray:
+    """Position of each row's partition in `names` (-1: no partition)."""
+    categorical = (
+        parts if isinstance(parts.dtype, pd.CategoricalDtype) else parts.astype("category")
+    )
+    lookup = pd.Index(names, dtype=object).get_indexer(categorical.cat.categories.astype(str))
+    codes = categorical.cat.codes.to_numpy(dtype=np.int64)
+    return np.where(codes >= 0, lookup[codes] if len(lookup) else -1, -1)
+
+
+def _write_partitions(
+    root: Path,
+    names: list[str],
+    old: list[pd.DataFrame],
+    new: pd.DataFrame,
+    new_parts: pd.Series,
+    key: Sequence[str] | None,
+    sort: Sequence[str],
+) -> None:
+    """Write each partition of `names` once: its kept rows `old[i]`, then the new rows.
+
+    One frame for all partitions: one de-duplication (keep the last row of a key within a
+    partition), one sort, one conversion to Arrow; each file is a slice of it. A partition
+    left without rows loses its file.
+    """
+    codes = [np.full(len(f), i, dtype=np.int64) for i, f in enumerate(old)]
+    new_codes = _positions(new_parts, names)
+    frames = [f for f in old if len(f)] + [new]
+    merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else new.reset_index(drop=True)
+    part = np.concatenate([*[c for c, f in zip(codes, old, strict=True) if len(f)], new_codes])
+    valid = part >= 0
+    if not valid.all():  # rows without a partition (a missing time) are not written
+        merged, part = merged[valid].reset_index(drop=True), part[valid]
+    if key is not None and len(merged):
+        dup = merged.assign(_part=part).duplicated(subset=["_part", *key], keep="last")
+        if dup.any():
+            merged, part = merged[~dup.to_numpy()].reset_index(drop=True), part[~dup.to_numpy()]
+    order = merged.assign(_part=part).sort_values(["_part", *sort], kind="stable").index
+    merged, part = merged.take(order).reset_index(drop=True), part[order.to_numpy()]
+    table = _arrow(merged)
+    bounds = np.searchsorted(part, np.arange(len(names) + 1))
+    for i, name in enumerate(names):
+        path = partition_file(root, name)
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        if hi == lo:
+            path.unlink(missing_ok=True)
+            continue
+        _atomic_write(table.slice(lo, hi - lo), path)
+
+
 def upsert(
     frame: pd.DataFrame,
     root: Path,
@@ -90,20 +176,43 @@ def upsert(
 ) -> int:
     """Insert or replace rows by key; re-writing the same rows changes nothing.
 
-    Returns the number of rows written.
+    Every partition the rows fall in is read (if it exists) and written once. Returns the number
+    of rows written.
     """
     if frame.empty:
         return 0
     parts = partition(frame)
-    for name, new in frame.groupby(parts, sort=True):
-        path = partition_file(root, str(name))
-        merged = new
-        if path.exists():
-            merged = pd.concat([_read(path), new], ignore_index=True)
-        merged = merged.drop_duplicates(subset=list(key), keep="last")
-        merged = merged.sort_values(list(sort or key), kind="stable").reset_index(drop=True)
-        _atomic_write(merged, path)
+    names = sorted(str(n) for n in pd.unique(parts.dropna()))
+    old = [
+        _read(p) if p.exists() else frame.iloc[0:0]
+        for p in (partition_file(root, n) for n in names)
+    ]
+    _write_partitions(root, names, old, frame, parts, key, list(sort or key))
     return len(frame)
+
+
+def _overlaps(path: Path, time_column: str, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+    """Whether a partition file may hold rows in [start, end): its parquet statistics say so
+    without reading the column; without statistics the column is read."""
+    try:
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.names.index(time_column)
+        lows, highs = [], []
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(column).statistics
+            if stats is None or not stats.has_min_max:
+                raise ValueError("no statistics")
+            lows.append(pd.Timestamp(stats.min))
+            highs.append(pd.Timestamp(stats.max))
+        if not lows:
+            return False
+        lo, hi = min(lows), max(highs)
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+        return bool(lo < end and hi >= start)
+    except (ValueError, TypeError):
+        old = _read(path, [time_column])
+        return bool(((old[time_column] >= start) & (old[time_column] < end)).any())
 
 
 def replace_window(
@@ -118,27 +227,27 @@ def replace_window(
     """Make the rows with start <= time < end exactly `frame` (a backfill or a re-run of a window).
 
     Rows outside the window are kept; rows inside it that `frame` no longer has are removed, so a
-    re-run never duplicates and a corrected computation replaces the old one.
+    re-run never duplicates and a corrected computation replaces the old one. Only partitions
+    that get rows or hold rows of the window are read and written, each once.
     """
     outside = (frame[time_column] < start) | (frame[time_column] >= end)
     if outside.any():
         raise ValueError(f"{int(outside.sum())} rows fall outside the window [{start}, {end})")
-    touched = set(partition(frame).unique()) if not frame.empty else set()
+    parts = partition(frame) if not frame.empty else pd.Series([], dtype=object)
+    touched = {str(n) for n in pd.unique(parts.dropna())}
     for path in root.glob("**/data.parquet"):
-        old = _read(path, [time_column])
-        if ((old[time_column] >= start) & (old[time_column] < end)).any():
-            touched.add(str(path.parent.relative_to(root)))
-    parts = partition(frame) if not frame.empty else pd.Series([], dtype="string")
-    for name in sorted(touched):
+        name = path.parent.relative_to(root).as_posix()
+        if name not in touched and _overlaps(path, time_column, start, end):
+            touched.add(name)
+    names = sorted(touched)
+    old = []
+    for name in names:
         path = partition_file(root, name)
         kept = _read(path) if path.exists() else frame.iloc[0:0]
         in_window = (kept[time_column] >= start) & (kept[time_column] < end)
-        merged = pd.concat([kept[~in_window], frame[parts == name]], ignore_index=True)
-        if merged.empty:
-            path.unlink(missing_ok=True)
-            continue
-        merged = merged.sort_values(list(sort), kind="stable").reset_index(drop=True)
-        _atomic_write(merged, path)
+        old.append(kept[~in_window] if in_window.any() else kept)
+    if names:
+        _write_partitions(root, names, old, frame, parts, None, list(sort))
     return len(frame)
 
 
