@@ -1,5 +1,6 @@
 # The project image: the pinned lock file, then the code. One image serves MLflow, Prefect,
-# the scheduled deployments and the prediction API (docker-compose.yml picks the command).
+# the scheduled deployments, the prediction API and the Spark master and worker
+# (docker-compose.yml picks the command).
 FROM python:3.11.10-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +13,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DO_NOT_TRACK=true \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
     GX_ANALYTICS_ENABLED=false
+
+# Java 17 for PySpark (the Spark profile: the pipelines' driver, and the compose Spark master and
+# worker, which run this image). Debian's headless runtime; `java` on PATH is how
+# features.spark.session finds it. (Slim images lack the man folder the JRE's postinst links into.)
+RUN mkdir -p /usr/share/man/man1 \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY requirements.lock ./
