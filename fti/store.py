@@ -26,16 +26,19 @@ class ConfigError(RuntimeError):
     """A configuration file names a variable that is not set."""
 
 
-# The Feast configuration of each profile (Settings.profile, FTI_PROFILE).
-CONFIG_FILES = {
-    "local": "feature_store.yaml",
-    "production": "feature_store.production.yaml",
-    "spark": "feature_store.spark.yaml",
-}
-
-
 def config_file(settings: Settings) -> Path:
-    return FEATURE_REPO / CONFIG_FILES[settings.profile]
+    """The profile's yaml: feature_store[.production][.spark].yaml.
+
+    FTI_PROFILE picks the registry and online store (files and SQLite, or PostgreSQL and
+    Redis); FTI_FEATURE_ENGINE=spark (the Spark profile) swaps in Feast's Spark offline store
+    and Spark compute engine over the same parquet tables.
+    """
+    name = "feature_store"
+    if settings.profile == "production":
+        name += ".production"
+    if settings.feature_engine == "spark":
+        name += ".spark"
+    return FEATURE_REPO / f"{name}.yaml"
 
 
 def render_config(settings: Settings, env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -160,7 +160,7 @@ def entity_frames() -> dict[str, pd.DataFrame]:
         ("cancellation_classifier_v2", cancellation),
     ):
         frame = pd.concat([frame, frame.iloc[:3]], ignore_index=True)  # duplicate entity rows
-        out[name] = frame.assign(row_tag=np.arange(len(frame)))
+        out[name] = frame.assign(__row=np.arange(len(frame)))
     return out
 
 
@@ -183,14 +183,14 @@ def stores(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
     views = {fv.name: fv for fv in load_definitions().feature_views}
     tables = offline_tables(views)
     out = {}
-    for profile in ("spark", "local"):
-        state = tmp_path_factory.mktemp(f"state-{profile}")
-        settings = Settings(state_dir=state, profile=profile, spark_master="local[2]")
+    for engine in ("spark", "pandas"):
+        state = tmp_path_factory.mktemp(f"state-{engine}")
+        settings = Settings(state_dir=state, feature_engine=engine, spark_master="local[2]")
         write_tables(settings, tables)
         store = open_store(settings)
         apply_definitions(store, state)
-        out[profile] = (store, state)
-    yield Stores(out["spark"][0], out["local"][0], tables, out["spark"][1])
+        out[engine] = (store, state)
+    yield Stores(out["spark"][0], out["pandas"][0], tables, out["spark"][1])
 
 
 def _spec(store: FeatureStore, projection: Any) -> tuple[ViewSpec, dict[str, pa.DataType]]:
@@ -228,19 +228,58 @@ def normalised(frame: pd.DataFrame) -> pd.DataFrame:
     Spark gives naive UTC wall times and may reorder rows; an int64 column with a missing value
     is float64 with NaN in every engine, without one it may stay int64: compare as float64.
     """
-    frame = frame.sort_values("row_tag", kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("__row", kind="stable").reset_index(drop=True)
     stamp = pd.to_datetime(frame["event_timestamp"])
     if stamp.dt.tz is None:
         stamp = stamp.dt.tz_localize("UTC")
     frame["event_timestamp"] = stamp.dt.tz_convert("UTC").dt.as_unit("ns")
     for column in frame.columns:
-        if column not in ("event_timestamp", "row_tag") and pd.api.types.is_numeric_dtype(
+        if column not in ("event_timestamp", "__row") and pd.api.types.is_numeric_dtype(
             frame[column]
         ):
             frame[column] = frame[column].astype("float64")
         elif frame[column].dtype == object:
             frame[column] = frame[column].where(frame[column].notna(), None)
     return frame
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@pytest.mark.parametrize(
+    "profile,engine,offline,batch",
+    [
+        ("local", "pandas", "fti.feast_offline.DuckDBAsofOfflineStore", "fti.feast_online."),
+        ("local", "spark", "spark", "spark.engine"),  # the Spark profile
+        ("production", "pandas", "fti.feast_offline.DuckDBAsofOfflineStore", "fti.feast_online."),
+        ("production", "spark", "spark", "spark.engine"),  # Spark on the production services
+    ],
+)
+def test_the_profile_picks_the_stores(
+    tmp_path: Path, profile: str, engine: str, offline: str, batch: str
+) -> None:
+    from fti.store import render_config
+
+    settings = Settings(
+        state_dir=tmp_path,
+        profile=profile,
+        feature_engine=engine,
+        spark_master="spark://127.0.0.1:7077",
+        registry_url="postgresql+psycopg://u@127.0.0.1:5432/fti",
+        redis_connection="127.0.0.1:6379",
+    )
+    config = render_config(settings)
+    assert config["offline_store"]["type"] == offline
+    assert config["batch_engine"]["type"].startswith(batch)
+    online = config["online_store"]["type"]
+    assert online.endswith(
+        "FastRedisOnlineStore" if profile == "production" else "SqliteOnlineStore"
+    )
+    if engine == "spark":
+        spark_conf = config["offline_store"]["spark_conf"]
+        assert spark_conf["spark.master"] == "spark://127.0.0.1:7077"
+        assert spark_conf["spark.local.dir"] == f"{tmp_path}/cache/spark/local"
+        assert config["batch_engine"]["spark_conf"] == spark_conf
 
 
 # ------------------------------------------------------------------ retrieval
