@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         "local[2]", description="Spark master of the Spark profile: local[N] or a cluster URL"
     )
+    feature_engine: Literal["pandas", "spark"] = Field(
+        "pandas",
+        description="Engine of the feature pipelines (FTI_FEATURE_ENGINE): pandas in-process, "
+        "or spark on spark_master; both write the same offline tables",
+    )
 
     monitoring_webhook_url: str = Field(
         "", description="POST each monitoring run's alerts as JSON here (empty: no webhook)"

@@ -1,8 +1,9 @@
-"""Guest age bands and home-country one-hot on Spark: the mirror of features/guests.py.
+"""Guest features on Spark: the mirror of features/guests.py.
 
-Input is the lake `guests` table (guest_id, date_of_birth, country, first_seen) as a Spark
-DataFrame; the session time zone must be UTC. Bands, band starts and the country vocabulary
-are the pandas module's.
+Input is the lake `guests` table (guest_id, date_of_birth, country, first_seen) and, for the
+session embedding, the lake `sessions` table, as Spark DataFrames; the session time zone must
+be UTC. Bands, band starts, the country vocabulary and the session reducer are the pandas
+module's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from features.guests import (
     AGE_BANDS,
     COUNTRY_VOCAB_V1,
     COUNTRY_VOCAB_VERSION,
+    SessionReducer,
 )
+from features.guests import session_embedding_features as pandas_session_embedding
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -106,4 +109,48 @@ def country_features(
         ],
         F.when(known, F.lit(0)).otherwise(F.lit(1)).cast("long").alias("country_other"),
         F.lit(vocab_version(vocab, version)).alias("country_vocab_version"),
+    )
+
+
+def session_embedding_schema(reducer: SessionReducer) -> str:
+    """The Spark schema (DDL) of the `guest_session_embedding` table of this reducer."""
+    dims = ", ".join(f"session_emb_{i} double" for i in range(reducer.dim))
+    return (
+        f"guest_id string, event_timestamp timestamp, {dims}, "
+        "sessions_seen long, session_reducer_version string"
+    )
+
+
+def session_embedding_features(
+    sessions: DataFrame, reducer: SessionReducer | None = None, buckets: int | None = None
+) -> DataFrame:
+    """The `guest_session_embedding` table (features.guests.session_embedding_features on Spark).
+
+    Runs the pandas function itself on whole guests (applyInPandas on a hash bucket of
+    guest_id, `buckets` groups, default the shuffle partitions): a guest's rows depend only on
+    its own sessions, so the definition is shared exactly rather than re-spelled. The one
+    difference is rounding: the projection is a BLAS matrix product whose last bit depends on
+    how many rows are multiplied at once, so embeddings agree with one pandas call over every
+    session to about 1e-15 relative, not bit for bit (every other column is exact).
+    """
+    from pyspark.sql import functions as F
+
+    reducer = reducer or SessionReducer()
+    spark = sessions.sparkSession
+    buckets = buckets or int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    columns = ["guest_id", "ended_at", "pages"]
+
+    def embed(frame: pd.DataFrame) -> pd.DataFrame:
+        # Arrow hands timestamps over as naive UTC wall times (session time zone UTC).
+        out = pandas_session_embedding(frame[columns], reducer)
+        return out.astype({"guest_id": object, "session_reducer_version": object})
+
+    return (
+        sessions.select(
+            F.col("guest_id").cast("string").alias("guest_id"),
+            F.col("ended_at"),
+            F.col("pages").cast("string").alias("pages"),
+        )
+        .groupBy(F.pmod(F.hash("guest_id"), F.lit(buckets)).alias("_bucket"))
+        .applyInPandas(embed, schema=session_embedding_schema(reducer))
     )

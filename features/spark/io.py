@@ -57,3 +57,34 @@ def read_lake_table(spark: SparkSession, root: Path) -> DataFrame:
         instant = F.timestamp_micros(F.expr(f"`{name}` div 1000"))
         columns.append((instant if nanos[name] else instant.cast("timestamp_ntz")).alias(name))
     return frame.select(*columns)
+
+
+def to_pandas(
+    frame: DataFrame, strings: str | type = "string", ints: str = "int64"
+) -> pd.DataFrame:
+    """A Spark frame as the pandas path types it: timestamps UTC nanoseconds, doubles float64,
+    strings `strings` (pandas "string" or object), integers `ints` ("int64" or nullable "Int64").
+
+    Collected through Arrow; the session time zone must be UTC (timestamps arrive as its wall
+    times). Raises if a value does not fit the dtype (e.g. a null in an "int64" column).
+    """
+    from pyspark.sql import types as T
+
+    out = pd.DataFrame(frame.toPandas())
+    for field in frame.schema.fields:
+        column = out[field.name]
+        if isinstance(field.dataType, (T.TimestampType, T.TimestampNTZType)):
+            stamps = pd.to_datetime(column)
+            stamps = (
+                stamps.dt.tz_localize("UTC")
+                if stamps.dt.tz is None
+                else stamps.dt.tz_convert("UTC")
+            )
+            out[field.name] = stamps.astype("datetime64[ns, UTC]")
+        elif isinstance(field.dataType, T.StringType):
+            out[field.name] = column.astype(strings)
+        elif isinstance(field.dataType, (T.LongType, T.IntegerType, T.ShortType)):
+            out[field.name] = column.astype(ints)
+        elif isinstance(field.dataType, (T.DoubleType, T.FloatType)):
+            out[field.name] = column.astype("float64")
+    return out
