@@ -73,6 +73,16 @@ def validate_raw_batch(
     return decision.write
 
 
+@task(name="validate-raw-batches", cache_policy=NO_CACHE)
+def validate_raw_batches(
+    run: GateRun, source: Source, parsed: list[tuple[Path, ParseResult]]
+) -> list[pd.DataFrame]:
+    """Validate the parsed files of a source (each file a batch, checked in one GX run where
+    that gives each file's own verdict, see GateRun.check_files); the rows the gate lets
+    through, file by file."""
+    return run.check_files(source, parsed)
+
+
 @task(name="write-lake-table", cache_policy=NO_CACHE)
 def write_lake_table(run: GateRun, name: str, frame: pd.DataFrame) -> int:
     """Stage an upsert of rows into a lake table (visible to this run, committed at the end)."""
@@ -81,34 +91,22 @@ def write_lake_table(run: GateRun, name: str, frame: pd.DataFrame) -> int:
 
 @task(name="generate-guest-companions", cache_policy=NO_CACHE)
 def generate_guest_companions(run: GateRun, seed: int, new: pd.DataFrame) -> dict[str, int]:
-    """Guests and web sessions for every booking, written as raw files, parsed, gated, staged."""
-    from features.guests import (
-        generate_companions,
-        read_guests,
-        read_sessions,
-        write_guests_csv,
-        write_sessions_jsonl,
-    )
+    """Guests and web sessions for every booking, generated, gated and staged.
 
-    settings = run.settings
+    The companions are derived data (seeded, rebuilt from the bookings), held in memory in the
+    exact frames their readers return (tests/unit/test_guests.py round-trips them): each goes
+    through the gate like a raw batch, without a detour through a CSV / JSON-lines file.
+    """
+    from features.guests import generate_companions
+
     bookings = pd.concat([run.read_lake("bookings"), new], ignore_index=True)
     bookings = bookings.drop_duplicates("booking_id", keep="last").reset_index(drop=True)
     if "guest_id" in bookings:
         bookings = bookings.drop(columns="guest_id")
     guests, sessions, guest_of_booking = generate_companions(bookings, seed=seed)
-    raw = settings.raw_dir / "companions"
-    guests_csv = run.txn.put(raw / "guests.csv")
-    sessions_jsonl = run.txn.put(raw / "sessions.jsonl")
-    write_guests_csv(guests, guests_csv)
-    write_sessions_jsonl(sessions, sessions_jsonl)
-    # The companions go through the same parse path and gate as any raw file.
     out = {}
-    for name, reader, path in (
-        ("guests", read_guests, guests_csv),
-        ("sessions", read_sessions, sessions_jsonl),
-    ):
-        parsed = reader(path)
-        decision = run.check(name, parsed.frame, kind="lake", dropped=parsed.dropped)
+    for name, frame in (("guests", guests), ("sessions", sessions)):
+        decision = run.check(name, frame, kind="lake")
         out[name] = run.write_lake(name, decision.write)
     bookings["guest_id"] = bookings["booking_id"].map(guest_of_booking)
     out["bookings"] = run.write_lake("bookings", bookings)
@@ -168,7 +166,7 @@ def ingestion_flow(
             summary["rows"] = len(frame)
             column = TIME_COLUMN[source]
             summary["window"] = [str(frame[column].min()), str(frame[column].max())]
-        passed = [validate_raw_batch(run, source, path, result) for path, result in parsed]
+        passed = validate_raw_batches(run, source, parsed)
         if not run.failed:
             good = pd.concat(passed, ignore_index=True) if passed else pd.DataFrame()
             if source == "bookings":

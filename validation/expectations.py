@@ -115,10 +115,11 @@ def combined_codes(columns: list[pd.Series] | pd.DataFrame) -> np.ndarray:
             key, span = codes, width
         elif span * width < 2**62:
             key, span = key * width + codes, span * width
-        else:  # too wide for mixed radix: re-factorise the pair
-            key = pd.factorize(key * 0 + key)[0].astype(np.int64)
-            key = pd.factorize(pd.MultiIndex.from_arrays([key, codes]))[0].astype(np.int64)
-            span = int(key.max(initial=0)) + 1
+        else:  # too wide for mixed radix: densify both sides (each < rows, so no overflow)
+            key = pd.factorize(key)[0].astype(np.int64)
+            dense = pd.factorize(codes)[0].astype(np.int64)
+            width = int(dense.max(initial=0)) + 1
+            key, span = key * width + dense, (int(key.max(initial=0)) + 1) * width
     return np.zeros(0, dtype=np.int64) if key is None else key
 
 

@@ -9,18 +9,20 @@ they were) and the run reports failure; otherwise it commits everything at once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from features.common import RawFormatError
+from features.common import ParseResult, RawFormatError
 from fti import lake
 from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
@@ -29,6 +31,7 @@ from validation.gate import (
     DEFAULT_POLICY,
     FEATURE_POLICY,
     POLICIES,
+    SAMPLE,
     Decision,
     ExpectationResult,
     ValidationOutcome,
@@ -100,6 +103,90 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# Table-level expectations whose verdict on a group of files equals the verdict on each file
+# once the files share columns and types and have rows; the hourly grid is checked file by file
+# (`_boundary_checks_hold`). A suite with any other table-level expectation is never grouped.
+_GROUPABLE_TABLE_EXPECTATIONS = {
+    "expect_table_columns_to_match_set",
+    "expect_table_dtypes_to_match",
+    "expect_table_row_count_to_be_between",
+    "expect_hourly_grid_to_be_complete",
+}
+
+
+def _groupable(table: str) -> bool:
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
+
+    from validation.gate import engine
+
+    row_level = (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+    suite, _ = engine().suite(table)
+    # A `mostly` below 1 lets a group pass that one of its files would fail.
+    return all(
+        (isinstance(e, row_level) or e.expectation_type in _GROUPABLE_TABLE_EXPECTATIONS)
+        and (getattr(e, "mostly", None) in (None, 1, 1.0))
+        for e in suite.expectations
+    )
+
+
+def _same_dtypes(a: pd.Series, b: pd.Series) -> bool:
+    return list(a.index) == list(b.index) and all(
+        str(x) == str(y) for x, y in zip(a, b, strict=True)
+    )
+
+
+def _boundary_checks_hold(table: str, frame: pd.DataFrame) -> bool:
+    """The critical hourly-grid expectations of the suite, on one file alone."""
+    from validation.expectations import ExpectHourlyGridToBeComplete, hourly_grid_report
+    from validation.gate import engine
+
+    suite, _ = engine().suite(table)
+    for e in suite.expectations:
+        if not isinstance(e, ExpectHourlyGridToBeComplete):
+            continue
+        if str(getattr(e.severity, "value", e.severity)) != "critical":
+            continue
+        report = hourly_grid_report(
+            frame[e.key_column], frame[e.time_column], e.timezone, bool(e.allow_partial_edges)
+        )
+        if report["missing_hours"] or report["short_days"]:
+            return False
+    return True
+
+
+def _slice(outcome: ValidationOutcome, lo: int, hi: int, frame: pd.DataFrame) -> ValidationOutcome:
+    """One file's share of a group's outcome (rows lo..hi of the group): its own row-level
+    warnings, counts and samples; table-level warnings stay as the group's."""
+    warnings = []
+    for warning in outcome.warnings:
+        if warning.rows is None:
+            warnings.append(warning)
+            continue
+        rows = warning.rows[(warning.rows >= lo) & (warning.rows < hi)] - lo
+        if not len(rows):
+            continue
+        sample = warning.sample
+        if len(warning.columns) == 1 and warning.columns[0] in frame:
+            sample = frame[warning.columns[0]].iloc[rows[:SAMPLE]].tolist()
+        warnings.append(
+            dataclasses.replace(
+                warning,
+                rows=rows,
+                unexpected_count=len(rows),
+                element_count=hi - lo,
+                sample=sample,
+            )
+        )
+    share = (hi - lo) / max(outcome.rows, 1)
+    return dataclasses.replace(
+        outcome, rows=hi - lo, warnings=warnings, seconds=outcome.seconds * share
+    )
+
+
 @dataclass
 class BatchReport:
     """What happened to one batch (kept for the run card and the flow's summary)."""
@@ -163,15 +250,86 @@ class GateRun:
         window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     ) -> Decision:
         """Validate one batch, apply its policy, stage its record and any quarantine entry."""
-        policy = self.policy(table, kind)
         defects = defects_of(dropped)
         outcome = explain_empty(
             validate_frame(table, frame, references=references, now=self.now), defects
         )
+        return self._decide(
+            table, frame, outcome, kind=kind, source=source, dropped=dropped, window=window
+        )
+
+    def check_files(
+        self, table: str, files: Sequence[tuple[Path, ParseResult]]
+    ) -> list[pd.DataFrame]:
+        """Gate the parsed raw files of one source, each file its own batch; the rows to write.
+
+        The files are validated together in one GX run (the per-run cost of GX dominates small
+        files). Each file still gets its own record (pointing at the shared result JSON) and
+        decision. The shared run stands for every file only when it cannot differ from the
+        file's own run: every file read without defects, with rows and the same columns and
+        types, no critical failure in the group, and every critical table-level expectation
+        that depends on the batch's boundaries (the hourly grid) holding file by file.
+        Otherwise each file is validated alone exactly as `check` does, so a bad file is the one
+        rejected or quarantined, with its own one-line reason.
+        """
+        out: dict[int, pd.DataFrame] = {}
+        group = [
+            i
+            for i, (_, parsed) in enumerate(files)
+            if len(parsed.frame) and defects_of(parsed.dropped).empty
+        ]
+        if group:
+            first = files[group[0]][1].frame.dtypes
+            group = [i for i in group if _same_dtypes(files[i][1].frame.dtypes, first)]
+        if len(group) > 1 and _groupable(table):
+            frames = [files[i][1].frame for i in group]
+            combined = pd.concat(frames, ignore_index=True)
+            outcome = validate_frame(table, combined, now=self.now)
+            if outcome.success and all(_boundary_checks_hold(table, f) for f in frames):
+                result_rel = records.result_path(self.run_id, f"{table}-{uuid.uuid4().hex[:12]}")
+                self.txn.put(result_rel).write_text(json.dumps(outcome.result, default=str))
+                bounds = np.cumsum([0, *[len(f) for f in frames]])
+                for k, i in enumerate(group):
+                    path, parsed = files[i]
+                    part = _slice(outcome, int(bounds[k]), int(bounds[k + 1]), parsed.frame)
+                    out[i] = self._decide(
+                        table,
+                        parsed.frame,
+                        part,
+                        kind="lake",
+                        source=path,
+                        dropped=parsed.dropped,
+                        result_rel=result_rel,
+                        together=len(group),
+                    ).write
+        for i, (path, parsed) in enumerate(files):
+            if i not in out:
+                out[i] = self.check(
+                    table, parsed.frame, kind="lake", source=path, dropped=parsed.dropped
+                ).write
+        return [out[i] for i in range(len(files))]
+
+    def _decide(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        outcome: ValidationOutcome,
+        *,
+        kind: str,
+        source: Path | None = None,
+        dropped: pd.DataFrame | None = None,
+        window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+        result_rel: str | None = None,
+        together: int = 1,
+    ) -> Decision:
+        """Apply the policy to a validated batch; stage its record and any quarantine entry."""
+        policy = self.policy(table, kind)
+        defects = defects_of(dropped)
         decision = decide(outcome, frame, policy, dropped)
         batch_id = f"{table}-{uuid.uuid4().hex[:12]}"
-        result_rel = records.result_path(self.run_id, batch_id)
-        self.txn.put(result_rel).write_text(json.dumps(outcome.result, default=str))
+        if result_rel is None:
+            result_rel = records.result_path(self.run_id, batch_id)
+            self.txn.put(result_rel).write_text(json.dumps(outcome.result, default=str))
         self._stage_suite(table, outcome.suite_version)
         qid = None
         message = None
@@ -232,6 +390,9 @@ class GateRun:
             "warnings": {w.name: int(w.unexpected_count or 0) for w in outcome.warnings},
             "quarantine_id": qid,
         }
+        if together > 1:
+            # Validated in one GX run with other files of the run (the shared result JSON).
+            record["validated_together"] = together
         if window is not None:
             record["replaced_start"], record["replaced_end"] = (records.iso(w) for w in window)
         if self.note:
