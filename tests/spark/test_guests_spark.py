@@ -1,4 +1,4 @@
-"""The Spark guest features (age bands, home country) equal the pandas ones, value for value."""
+"""The Spark guest features (age bands, home country, session embedding) equal the pandas ones."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from features.bookings import read_bookings
 from features.guests import (
     AGE_BANDS,
     COUNTRY_VOCAB_V1,
+    PAGES,
     age_band_features,
     country_features,
     generate_companions,
+    session_embedding_features,
 )
 from features.spark import guests as spark_guests
 from features.spark.io import write_parquet
@@ -120,3 +122,54 @@ def test_duplicate_vocabulary_is_an_error(spark: SparkSession, tmp_path: Path) -
     )
     with pytest.raises(ValueError, match="duplicates"):
         spark_guests.country_features(_lake(spark, guests, tmp_path), ("PRT", "PRT"))
+
+
+EMBEDDING = [f"session_emb_{i}" for i in range(8)]
+
+
+def _assert_embedding_equal(
+    spark: SparkSession, sessions: pd.DataFrame, folder: Path, buckets: int | None = None
+) -> None:
+    """Every column exact except the embedding: the pandas projection is a BLAS product whose
+    last bit depends on the batch (spark_guests.session_embedding_features)."""
+    table = spark.read.parquet(str(write_parquet(sessions, folder / "sessions.parquet")))
+    keys = ["guest_id", "event_timestamp"]
+    expected = session_embedding_features(sessions).sort_values(keys, ignore_index=True)
+    assert len(expected) > 0
+    got = spark_guests.session_embedding_features(table, buckets=buckets)
+    got = _as_pandas(got, expected, keys)
+    exact = [c for c in expected.columns if c not in EMBEDDING]
+    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
+    pd.testing.assert_frame_equal(
+        got[EMBEDDING], expected[EMBEDDING], check_exact=False, rtol=1e-12, atol=1e-15
+    )
+
+
+@pytest.mark.realdata
+def test_real_session_embedding_equal_pandas(
+    spark: SparkSession, real_bookings: pd.DataFrame, tmp_path: Path
+) -> None:
+    sessions = generate_companions(real_bookings)[1]
+    assert len(sessions) > 100_000
+    _assert_embedding_equal(spark, sessions, tmp_path)
+
+
+def test_session_embedding_edge_cases_equal_pandas(spark: SparkSession, tmp_path: Path) -> None:
+    """Two sessions of a guest ending at the same instant (one row holding both), a session
+    without pages, one guest alone in its bucket and many guests in one bucket."""
+    ended = pd.to_datetime(
+        ["2024-01-01T10:00Z", "2024-01-01T10:00Z", "2024-01-02T08:30Z", "2024-01-01T09:00Z"]
+    )
+    sessions = pd.DataFrame(
+        {
+            "guest_id": pd.array(["g-a", "g-a", "g-a", "g-b"], dtype="string"),
+            "session_id": pd.array(["s1", "s2", "s3", "s4"], dtype="string"),
+            "started_at": ended - pd.Timedelta(minutes=5),
+            "ended_at": ended,
+            "pages": pd.array(
+                [" ".join(PAGES[:3]), PAGES[3], "", f"{PAGES[0]} {PAGES[0]}"], dtype="string"
+            ),
+        }
+    )
+    for buckets in (1, 3):
+        _assert_embedding_equal(spark, sessions, tmp_path, buckets)
