@@ -582,15 +582,13 @@ class GateRun:
         now = datetime.now(UTC)
         for table, (column, offline) in self._written.items():
             spec = FEATURES[table] if offline else LAKE[table]
-            frame = lake.read_table(spec.root(self.settings), columns=[column])
-            if frame.empty:
+            rows, newest = lake.table_stats(spec.root(self.settings), column)
+            if not rows or newest is None:
                 continue
-            newest = pd.Timestamp(frame[column].max())
-            newest = newest.tz_localize("UTC") if newest.tzinfo is None else newest
             out[table] = {
                 "newest": newest.isoformat(),
                 "age_hours": round((now - newest).total_seconds() / 3600, 1),
-                "rows": len(frame),
+                "rows": rows,
             }
         return out
 
