@@ -42,8 +42,8 @@ SUNSHINE_STATIONS = [99275, 98735]
 HOTELS = ["City Hotel", "Resort Hotel"]
 WEEKS = ["2023-12-25", "2024-01-01", "2024-01-08"]
 SERVICES = ["price_forecaster_v1", "cancellation_classifier_v2"]
-# Materialization window: no row sits on its end (Feast's Spark reads include end_date, ours
-# exclude it; see test_materialization_window_end).
+# Materialization window. No row may sit on its end: Feast's Spark engine reads
+# start <= t <= end (SQL BETWEEN), the default engine start <= t < end.
 MAT_START, MAT_END = T0 - timedelta(days=1), T0 + timedelta(days=2, minutes=30)
 
 
@@ -359,6 +359,7 @@ def _latest(frame: pd.DataFrame, keys: list[str], start: Any, end: Any) -> pd.Da
 
 def test_spark_engine_materializes_what_the_default_engine_does(stores: Stores) -> None:
     views = sorted(stores.tables)
+    assert not any((t["event_timestamp"] == MAT_END).any() for t in stores.tables.values())
     start, end = MAT_START.to_pydatetime(), MAT_END.to_pydatetime()
     started = time.perf_counter()
     stores.spark.materialize(start, end, feature_views=views)
