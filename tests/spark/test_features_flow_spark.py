@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import pytest
@@ -20,11 +20,14 @@ from fti.settings import Settings
 from fti.tables import FEATURES, PREDICTION_VIEWS
 
 if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
     from pyspark.sql import SparkSession
+
+    from flows.ingestion import Source
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 
-RAW_FOLDERS = {
+RAW_FOLDERS: dict[Source, str] = {
     "prices": "entsoe_day_ahead",
     "bookings": "hotel_bookings",
     "weather": "smhi_weather",
@@ -45,7 +48,7 @@ def _run(
     monkeypatch.setenv("FTI_FEATURE_ENGINE", engine)
     for source, folder in RAW_FOLDERS.items():
         ingestion_flow(source, [str(raw / folder)])
-    result = features_flow()
+    result = cast("dict[str, Any]", features_flow())
     assert set(result["rows"]) == set(VIEWS)
     return _offline(Settings(state_dir=state))
 
@@ -119,8 +122,9 @@ def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
         out = real(group, settings, start, end)
         if "zone_prices" in out:
             # A scaling bug in one hour of one zone.
-            first = out["zone_prices"].agg(F.min("event_timestamp")).first()[0]
-            bug = F.col("event_timestamp") == F.lit(first)
+            first = out["zone_prices"].agg(F.min("event_timestamp")).first()
+            assert first is not None
+            bug = F.col("event_timestamp") == F.lit(first[0])
             out["zone_prices"] = out["zone_prices"].withColumn(
                 "price_scaled", F.when(bug, F.lit(1.7)).otherwise(F.col("price_scaled"))
             )
@@ -128,7 +132,10 @@ def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
 
     monkeypatch.setattr(features_module, "compute_group_spark", broken)
     before = _store_hash(work)
-    state = features_module.features_flow(groups=["prices", "weather"], return_state=True)
+    state = cast(
+        "State[Any]",
+        features_module.features_flow(groups=["prices", "weather"], return_state=True),
+    )
     assert state.is_failed()
     with pytest.raises(BatchRejected, match=r"zone_prices: scaled price outside \[0, 1\]"):
         state.result()
