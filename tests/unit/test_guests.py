@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -526,11 +525,8 @@ def test_embedding_rejects_unknown_pages() -> None:
 @pytest.mark.realdata
 def test_real_companions(shared_data: Path) -> None:
     bookings = read_bookings(shared_data / "hotel_bookings" / "hotels.csv.gz").frame
-    start = time.perf_counter()
+    # Speed is measured by bench/ (FP), not asserted here.
     guests, sessions, guest_id = generate_companions(bookings, seed=0)
-    elapsed = time.perf_counter() - start
-    print(f"generate_companions: {elapsed:.2f} s, {len(guests)} guests, {len(sessions)} sessions")
-    assert elapsed < 5.0
     assert len(guest_id) == 119_390 and guest_id.index.is_unique
     assert guests["guest_id"].is_unique and sessions["session_id"].is_unique
     assert len(guests) < len(bookings)  # repeated guests reuse ids
@@ -538,7 +534,5 @@ def test_real_companions(shared_data: Path) -> None:
     ended = sessions.groupby("guest_id")["ended_at"].min()
     first = guests.set_index("guest_id")["first_seen"]
     assert (ended < first.loc[ended.index]).all()
-    start = time.perf_counter()
     table = session_embedding_features(sessions)
-    print(f"session_embedding_features: {time.perf_counter() - start:.2f} s")
     assert np.isfinite(table.filter(like="session_emb_").to_numpy()).all()

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("great_expectations")
 
+from features.common import ParseResult
 from fti.lake import Transaction
 from fti.settings import Settings
 from validation import quarantine, records
@@ -247,3 +248,71 @@ def test_runcard_counts() -> None:
     card = render(report, "Run card")
     assert "rows in **10**" in card and "quarantined **2**" in card
     assert "weather-abc" in card and "age (h)" in card
+
+
+def _parsed(frame: pd.DataFrame, name: str) -> tuple[Path, ParseResult]:
+    empty = pd.DataFrame({"line": pd.Series([], dtype="int64"), "reason": []})
+    return CORPUS / name, ParseResult(frame, empty, source=name)
+
+
+def test_files_checked_together_keep_one_record_each(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    run = GateRun(settings, "test")
+    files = [_parsed(_prices(zone=z), f"{z}.csv") for z in ("SE1", "SE2", "SE3")]
+    passed = run.check_files("prices", files)
+    assert [len(p) for p in passed] == [48, 48, 48]
+    run.write_lake("prices", pd.concat(passed, ignore_index=True))
+    report = run.finish()
+    assert not report["failed"] and report["rows_written"] == 144
+    saved = records.read_records(settings)
+    assert [r["source"] for r in saved] == ["SE1.csv", "SE2.csv", "SE3.csv"]
+    assert all(r["success"] and r["rows_in"] == 48 for r in saved)
+    # One GX run for the three files: one result JSON they all point to.
+    assert len({r["result_path"] for r in saved}) == 1
+    assert all(r["validated_together"] == 3 for r in saved)
+
+
+def test_a_bad_file_among_good_ones_is_rejected_on_its_own(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    run = GateRun(settings, "test")
+    bad = _prices(zone="SE2")
+    bad.loc[3, "price_eur_mwh"] = 5000.0
+    files = [_parsed(_prices(zone="SE1"), "a.csv"), _parsed(bad, "b.csv")]
+    run.check_files("prices", files)
+    report = run.finish()
+    assert report["failed"] and report["message"].startswith("b.csv: ")
+    saved = records.read_records(settings)
+    assert [(r["source"], r["success"]) for r in saved] == [("a.csv", True), ("b.csv", False)]
+    assert all("validated_together" not in r for r in saved)  # each file checked alone
+    [entry] = quarantine.list_entries(settings)
+    assert entry["source"]["name"] == "b.csv"
+
+
+def test_a_file_with_a_hole_is_checked_alone_even_if_the_group_has_none(tmp_path: Path) -> None:
+    # Together the two files make one zone's series complete; the first alone has a hole
+    # (hours 24-35 are in the second file): a file's own verdict wins.
+    settings = Settings(state_dir=tmp_path)
+    run = GateRun(settings, "test")
+    frame = _prices()
+    first = pd.concat([frame.iloc[:24], frame.iloc[36:]], ignore_index=True)
+    second = frame.iloc[24:36].reset_index(drop=True)
+    run.check_files("prices", [_parsed(first, "a.csv"), _parsed(second, "b.csv")])
+    report = run.finish()
+    assert report["failed"] and report["message"].startswith("a.csv: missing hours")
+    saved = records.read_records(settings)
+    assert [(r["source"], r["success"]) for r in saved] == [("a.csv", False), ("b.csv", True)]
+
+
+def test_warnings_of_files_checked_together_are_their_own(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    run = GateRun(settings, "test")
+    a, b = _weather(), _weather()
+    a["value"] = [0.0, 100.0, 50.0, 3600.0, 70.0, 10.0]
+    b["station_id"] = 81525
+    b["value"] = [0.0, 100.0, 50.0, 3600.0, 70.0, 10.0]
+    b.loc[2, "quality"] = "Y"
+    run.check_files("weather", [_parsed(a, "a.csv"), _parsed(b, "b.csv")])
+    run.finish()
+    saved = records.read_records(settings)
+    assert all(r["success"] and r["validated_together"] == 2 for r in saved)
+    assert [r["rows_written"] for r in saved] == [6, 6]
