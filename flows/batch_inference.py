@@ -375,4 +375,7 @@ def batch_inference_flow(
 if __name__ == "__main__":
     import sys
 
-    batch_inference_flow("cancellation" if sys.argv[1:] == ["cancellation"] else "price")
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        batch_inference_flow("cancellation" if sys.argv[1:] == ["cancellation"] else "price")

@@ -138,4 +138,7 @@ def feature_pipeline_flow(source: Source, as_of: datetime | None = None) -> dict
 if __name__ == "__main__":
     import sys
 
-    feature_pipeline_flow(sys.argv[1])  # type: ignore[call-overload]
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        feature_pipeline_flow(sys.argv[1])  # type: ignore[call-overload]

@@ -211,4 +211,7 @@ def materialize_flow(
 
 
 if __name__ == "__main__":
-    materialize_flow()
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        materialize_flow()

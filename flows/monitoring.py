@@ -492,4 +492,7 @@ def monitoring_flow(
 
 
 if __name__ == "__main__":
-    monitoring_flow()
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        monitoring_flow()

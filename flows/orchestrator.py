@@ -93,4 +93,7 @@ def predict_latest(model: str, now: datetime) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    platform_flow()
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        platform_flow()

@@ -193,4 +193,7 @@ def compare_sensitive_flow(
 if __name__ == "__main__":
     import sys
 
-    training_flow("cancellation" if sys.argv[1:] == ["cancellation"] else "price")
+    from fti.prefect_env import in_process_runs
+
+    with in_process_runs():
+        training_flow("cancellation" if sys.argv[1:] == ["cancellation"] else "price")
