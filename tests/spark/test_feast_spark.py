@@ -188,7 +188,7 @@ def stores(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Ite
         settings = Settings(state_dir=state, feature_engine=engine, spark_master="local[2]")
         write_tables(settings, tables)
         store = open_store(settings)
-        apply_definitions(store, state)
+        apply_definitions(store)  # SparkSource paths from the config's state folder
         out[engine] = (store, state)
     yield Stores(out["spark"][0], out["pandas"][0], tables, out["spark"][1])
 
@@ -280,6 +280,7 @@ def test_the_profile_picks_the_stores(
         assert spark_conf["spark.master"] == "spark://127.0.0.1:7077"
         assert spark_conf["spark.local.dir"] == f"{tmp_path}/cache/spark/local"
         assert config["batch_engine"]["spark_conf"] == spark_conf
+        assert spark_conf["spark.fti.stateDir"] == str(tmp_path)  # where the SparkSources read
 
 
 # ------------------------------------------------------------------ retrieval
