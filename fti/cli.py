@@ -276,7 +276,12 @@ def ui(
 @app.command()
 def env() -> None:
     """Print the environment for using Feast directly: eval "$(fti env)"."""
-    for key, value in Settings().process_env().items():
+    settings = Settings()
+    env = settings.process_env()
+    if settings.feature_engine == "spark":
+        # feature_repo/data_sources.py then builds SparkSources, as Feast's Spark store reads.
+        env["FTI_FEAST_SOURCES"] = "spark"
+    for key, value in env.items():
         sys.stdout.write(f"export {key}={value}\n")
 
 
