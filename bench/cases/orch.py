@@ -8,8 +8,8 @@ the per-run cost of orchestration is fixed, a small run shows it best.
 
 The Prefect runs go through fti.prefect_env.in_process_runs(), as every in-process run of the
 platform should (`python -m flows.*`): no heartbeat thread (its join costs up to 1 s per flow
-run), one API client. Prefect's own floor is measured
-apart on the same server: an empty flow run (with and without heartbeats) and a trivial task run.
+run), one API client. Prefect's own floor is measured apart on the same server: an empty flow
+run (with and without heartbeats) and a trivial task run.
 """
 
 from __future__ import annotations
