@@ -160,12 +160,15 @@ def ingestion_flow(
             parsed.append((path, result))
             for reason, count in result.dropped_by_reason.items():
                 summary["dropped"][reason] = summary["dropped"].get(reason, 0) + count
-        frames = [result.frame for _, result in parsed]
+        frames = [result.frame for _, result in parsed if len(result.frame)]
         if frames:
-            frame = pd.concat(frames, ignore_index=True)
-            summary["rows"] = len(frame)
+            # From each file's own bounds: no concatenated copy of every file for a summary.
             column = TIME_COLUMN[source]
-            summary["window"] = [str(frame[column].min()), str(frame[column].max())]
+            summary["rows"] = sum(len(f) for f in frames)
+            lows = [f[column].min() for f in frames]
+            highs = [f[column].max() for f in frames]
+            summary["window"] = [str(min(lows)), str(max(highs))]
+        del frames
         passed = validate_raw_batches(run, source, parsed)
         if not run.failed:
             good = pd.concat(passed, ignore_index=True) if passed else pd.DataFrame()

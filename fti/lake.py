@@ -176,31 +176,34 @@ def _write_partitions(
     """
     codes = [np.full(len(f), i, dtype=np.int64) for i, f in enumerate(old)]
     new_codes = _positions(new_parts, names)
-    frames = [f for f in old if len(f)] + [new]
-    merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else new.reset_index(drop=True)
+    frames = [f for f in old if len(f)]
+    # Arrow ignores the index: the new rows are converted as they are, without a copy first.
+    merged = pd.concat([*frames, new], ignore_index=True) if frames else new
     part = np.concatenate([*[c for c, f in zip(codes, old, strict=True) if len(f)], new_codes])
-    valid = part >= 0
-    if not valid.all():  # rows without a partition (a missing time) are not written
-        merged, part = merged[valid].reset_index(drop=True), part[valid]
+    del frames
+    keep = part >= 0  # rows without a partition (a missing time) are not written
     if key is not None and len(merged):
         dup = merged.assign(_part=part).duplicated(subset=["_part", *key], keep="last")
-        if dup.any():
-            merged, part = merged[~dup.to_numpy()].reset_index(drop=True), part[~dup.to_numpy()]
-    # Arrow's sort is stable, like pandas' "stable", and much cheaper on strings.
+        keep &= ~dup.to_numpy()
     table = _arrow(merged)
+    del merged
+    if not keep.all():
+        table, part = table.filter(pa.array(keep)), part[keep]
+    # Arrow's sort is stable, like pandas' "stable", and much cheaper on strings. Each file
+    # takes its rows from the one table (no sorted copy of the whole table is held).
     keyed = table.append_column("_part", pa.array(part, type=pa.int64()))
     order = pc.sort_indices(
         keyed, sort_keys=[("_part", "ascending")] + [(c, "ascending") for c in sort]
-    )
-    table, part = table.take(order), part[order.to_numpy()]
-    bounds = np.searchsorted(part, np.arange(len(names) + 1))
+    ).to_numpy()
+    del keyed
+    bounds = np.searchsorted(part[order], np.arange(len(names) + 1))
     for i, name in enumerate(names):
         path = partition_file(root, name)
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         if hi == lo:
             path.unlink(missing_ok=True)
             continue
-        _atomic_write(table.slice(lo, hi - lo), path)
+        _atomic_write(table.take(order[lo:hi]), path)
 
 
 def upsert(

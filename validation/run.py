@@ -285,6 +285,7 @@ class GateRun:
             frames = [files[i][1].frame for i in group]
             combined = pd.concat(frames, ignore_index=True)
             outcome = validate_frame(table, combined, now=self.now)
+            del combined
             if outcome.success and all(_boundary_checks_hold(table, f) for f in frames):
                 result_rel = records.result_path(self.run_id, f"{table}-{uuid.uuid4().hex[:12]}")
                 self.txn.put(result_rel).write_text(json.dumps(outcome.result, default=str))
