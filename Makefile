@@ -29,7 +29,9 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
+	@# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (as on these machines) every
+	@# process would otherwise compile feast, prefect, mlflow and GX from source at each import.
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python $(LOCK)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
