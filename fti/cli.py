@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from fti.prefect_env import in_process_runs
 from fti.settings import Settings
 
 app = typer.Typer(
@@ -65,7 +66,10 @@ def run(
     settings = _settings()
     from flows.orchestrator import platform_flow
 
-    with console.status("running the platform (ingest, features, training, inference)..."):
+    with (
+        console.status("running the platform (ingest, features, training, inference)..."),
+        in_process_runs(),
+    ):
         summary = platform_flow(  # type: ignore[call-overload]
             data=data or settings.data,
             size=size or settings.synthetic_size,
@@ -96,7 +100,8 @@ def ingest(
     from flows.ingestion import ingestion_flow
 
     try:
-        summary = ingestion_flow(source.value, [str(p) for p in paths], seed=settings.seed)  # type: ignore[arg-type]
+        with in_process_runs():
+            summary = ingestion_flow(source.value, [str(p) for p in paths], seed=settings.seed)  # type: ignore[arg-type]
     except (RawFormatError, FileNotFoundError) as err:
         _fail(str(err))
     out.print_json(data=summary)
@@ -155,7 +160,8 @@ def features_backfill(
     from validation.run import BatchRejected
 
     try:
-        summary = features_flow(groups=group, start=start, end=end)
+        with in_process_runs():
+            summary = features_flow(groups=group, start=start, end=end)
     except BatchRejected as err:  # the gate refused a feature table: nothing was written
         _fail(str(err))
     out.print_json(data=summary)
@@ -174,7 +180,8 @@ def materialize(
     from validation.run import BatchRejected
 
     try:
-        summary = materialize_flow(end=end, full=full)
+        with in_process_runs():
+            summary = materialize_flow(end=end, full=full)
     except BatchRejected as err:  # the gate refused the online rows: nothing was written
         _fail(str(err))
     except Exception as err:  # Redis or PostgreSQL still unreachable after the task retries

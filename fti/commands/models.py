@@ -102,12 +102,16 @@ def train(
     _settings()
     overrides = _read_params(params) if params else None
     from flows.training import compare_sensitive_flow, training_flow
+    from fti.prefect_env import in_process_runs
     from models.policy import FeaturePolicyViolation
 
     if compare_sensitive:
         if model != ModelName.cancellation:
             _fail("--compare-sensitive applies to the cancellation model")
-        with console.status("training the cancellation model with and without..."):
+        with (
+            console.status("training the cancellation model with and without..."),
+            in_process_runs(),
+        ):
             try:
                 result = compare_sensitive_flow(
                     seed=seed,
@@ -122,7 +126,7 @@ def train(
         else:
             _print_comparison(result)
         return
-    with console.status(f"training the {model.value} model..."):
+    with console.status(f"training the {model.value} model..."), in_process_runs():
         try:
             summary = training_flow(
                 model=model.value,  # type: ignore[arg-type]

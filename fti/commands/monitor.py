@@ -100,8 +100,10 @@ def monitor(
     """Realized metrics, drift and freshness of both champions; exit 1 when any check fails."""
     Settings().apply_process_env()
     from flows.monitoring import monitoring_flow
+    from fti.prefect_env import in_process_runs
 
-    summary = monitoring_flow(as_of=as_of, drift_days=drift_days, recent_days=recent_days)
+    with in_process_runs():
+        summary = monitoring_flow(as_of=as_of, drift_days=drift_days, recent_days=recent_days)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     else:

@@ -37,9 +37,11 @@ def predict(
     """Predict with models:/<name>@champion and store the predictions (dataset + Feast view)."""
     Settings().apply_process_env()
     from flows.batch_inference import InferenceStopped, batch_inference_flow
+    from fti.prefect_env import in_process_runs
 
     try:
-        summary = batch_inference_flow(model.value, as_of=as_of, window_days=window_days)  # type: ignore[arg-type]
+        with in_process_runs():
+            summary = batch_inference_flow(model.value, as_of=as_of, window_days=window_days)  # type: ignore[arg-type]
     except InferenceStopped as err:
         console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from err
