@@ -8,11 +8,12 @@ A rejected table fails the run and leaves the offline store exactly as it was.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.utilities.annotations import quote
 
 from fti import lake
 from fti.settings import Settings
@@ -253,15 +254,67 @@ def gate_spark_table(
             )
             if not run.failed:
                 written += run.replace_window(name, decision.write, lo, hi)
+        crossing = _keys_across_years(name, frame, year)
+        if crossing is not None:
+            # A key the suite wants unique, in rows of two years: each year passed alone, so
+            # the rows of those keys are checked as one more batch (rejected: nothing is
+            # written), never staged themselves.
+            batch = to_pandas(crossing, strings, ints)
+            run.check(name, batch, kind="feature", references=references, window=(start, end))
         return written
     finally:
         frame.unpersist()
+
+
+def _unique_keys(name: str) -> list[tuple[str, ...]]:
+    """The column sets the view's suite expects to be unique."""
+    from validation.suites import BUILDERS
+
+    keys: list[tuple[str, ...]] = []
+    for expectation in BUILDERS[name]():
+        column = getattr(expectation, "column", None)
+        columns = getattr(expectation, "column_list", None)
+        if "unique" not in type(expectation).__name__.lower():
+            continue
+        keys.append(tuple(columns) if columns else (str(column),))
+    return keys
+
+
+def _keys_across_years(name: str, frame: SparkFrame, year: Any) -> SparkFrame | None:
+    """The rows whose suite-unique key occurs in more than one year partition, or None.
+
+    Year batches cannot see such a duplicate (e.g. guest_home_country is unique per
+    guest_id); keys that contain the partition's time column cannot cross years.
+    """
+    from pyspark.sql import functions as F
+
+    time_column = FEATURES[name].time_column
+    for key in _unique_keys(name):
+        if time_column in key:
+            continue
+        spread = (
+            frame.groupBy(*key)
+            .agg(F.countDistinct(year).alias("_years"))
+            .where(F.col("_years") > 1)
+            .drop("_years")
+        )
+        if spread.limit(1).count():
+            return frame.join(spread, on=list(key), how="left_semi")
+    return None
 
 
 def _empty_like(frame: SparkFrame, strings: str | type, ints: str) -> pd.DataFrame:
     from features.spark.io import to_pandas
 
     return to_pandas(frame.limit(0), strings, ints)
+
+
+T = TypeVar("T")
+
+
+def _q(value: T) -> T:
+    """A task argument Prefect passes through as is (prefect's quote), typed as the value."""
+    return cast(T, quote(value))
 
 
 @task(name="compute-feature-group", cache_policy=NO_CACHE)
@@ -271,11 +324,16 @@ def compute_feature_group(
     return compute_group(group, Settings(state_dir=state_dir), start, end)
 
 
-@task(name="validate-feature-table", cache_policy=NO_CACHE)
-def validate_feature_table(
+@task(name="gate-feature-table", cache_policy=NO_CACHE)
+def gate_feature_table(
     run: GateRun, name: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
-) -> pd.DataFrame:
-    """Validate one feature table of the window; returns the rows the gate lets through."""
+) -> int:
+    """Validate one feature table of the window and stage the replacement of the window's rows
+    with what the gate lets through; returns the rows staged.
+
+    Staged rows are committed with the run, only when no table of the run was rejected, so
+    validating and staging table by table writes what validating every table first would.
+    """
     from validation.suites import REFERENCES
 
     references = {
@@ -283,15 +341,9 @@ def validate_feature_table(
         for ref, table in REFERENCES.get(name, {}).items()
     }
     decision = run.check(name, frame, kind="feature", references=references, window=(start, end))
-    return decision.write
-
-
-@task(name="write-offline-features", cache_policy=NO_CACHE)
-def write_offline_features(
-    run: GateRun, name: str, frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
-) -> int:
-    """Stage the replacement of the window's rows (committed with the run)."""
-    return run.replace_window(name, frame, start, end)
+    if run.failed:
+        return 0
+    return run.replace_window(name, decision.write, start, end)
 
 
 @task(name="commit-run", cache_policy=NO_CACHE)
@@ -325,19 +377,13 @@ def features_flow(
         computed: dict[str, Any] = {}
         for group in groups or list(GROUPS):
             computed.update(compute_feature_group(group, str(settings.state_dir), lo, hi))
-        passed = {
-            name: validate_feature_table(run, name, frame, lo, hi)
-            for name, frame in computed.items()
-            if isinstance(frame, pd.DataFrame)
-        }
-        # Spark tables (FTI_FEATURE_ENGINE=spark): gated and staged a year partition at a time.
+        # quote(): Prefect would otherwise walk the run and every frame (task inputs) per call.
         for name, frame in computed.items():
-            if not isinstance(frame, pd.DataFrame):
-                written[name] = gate_spark_table(run, name, frame, lo, hi)
-        if not run.failed:
-            for name, frame in passed.items():
-                written[name] = write_offline_features(run, name, frame, lo, hi)
-        report = commit_run(run)
+            if isinstance(frame, pd.DataFrame):
+                written[name] = gate_feature_table(_q(run), name, _q(frame), lo, hi)
+            else:  # Spark (FTI_FEATURE_ENGINE=spark): gated and staged a year at a time
+                written[name] = gate_spark_table(_q(run), name, _q(frame), lo, hi)
+        report = commit_run(_q(run))
     except BaseException:
         run.abort()
         raise

@@ -144,6 +144,10 @@ def retrieve(
     if len(got) != len(entity_df):
         raise RuntimeError(f"{service_name}: {len(got)} rows back for {len(entity_df)} entity rows")
     got = got.sort_values("__row").reset_index(drop=True)
+    stamps = got.get("event_timestamp")
+    if stamps is not None and pd.api.types.is_datetime64_dtype(stamps) and stamps.dt.tz is None:
+        # Feast's Spark offline store hands the entity rows' times back as naive UTC wall time.
+        got["event_timestamp"] = stamps.dt.tz_localize("UTC")
     return got.drop(columns="__row")
 
 

@@ -140,3 +140,83 @@ def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
     with pytest.raises(BatchRejected, match=r"zone_prices: scaled price outside \[0, 1\]"):
         state.result()
     assert _store_hash(work) == before
+
+
+def test_key_unique_across_years_is_checked_across_year_batches(
+    engines: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """guest_home_country is unique per guest_id: one guest in two years' batches is rejected,
+    although each year's batch passes alone."""
+    from pyspark.sql import functions as F
+
+    from flows import features as features_module
+    from validation.run import BatchRejected
+
+    work = tmp_path / "state"
+    shutil.copytree(engines["base"] / "spark", work)
+    monkeypatch.setenv("FTI_STATE_DIR", str(work))
+    monkeypatch.setenv("FTI_FEATURE_ENGINE", "spark")
+    real = features_module.compute_group_spark
+
+    def duplicated(group: str, settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> Any:
+        out = real(group, settings, start, end)
+        if "guest_home_country" in out:
+            # One guest's row again, a year earlier (a join that fanned out across years).
+            table = out["guest_home_country"]
+            again = table.limit(1).withColumn(
+                "event_timestamp", F.col("event_timestamp") - F.expr("INTERVAL 400 DAYS")
+            )
+            out["guest_home_country"] = table.unionByName(again)
+        return out
+
+    monkeypatch.setattr(features_module, "compute_group_spark", duplicated)
+    before = _store_hash(work)
+    state = cast("State[Any]", features_module.features_flow(groups=["guests"], return_state=True))
+    assert state.is_failed()
+    with pytest.raises(BatchRejected, match=r"guest_home_country: duplicate key \(guest_id\)"):
+        state.result()
+    assert _store_hash(work) == before
+
+
+def _as_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 and missing values as None: the stores' dtypes differ, not values."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
+            frame[column]
+        ):
+            frame[column] = frame[column].astype("float64")
+        elif frame[column].dtype == object:
+            frame[column] = frame[column].where(frame[column].notna(), None)
+    return frame
+
+
+def test_training_retrieval_through_feasts_spark_store(engines: dict[str, Any]) -> None:
+    """The Spark profile end to end: the tables the spark engine wrote, retrieved through the
+    cancellation model's feature service by Feast's Spark offline store, give the training
+    frame the default profile gives on the pandas engine's tables."""
+    from fti.store import apply_definitions, open_store
+    from models.data import data_range, load_cancellation
+    from models.specs import SPECS
+
+    spec = SPECS["cancellation"]
+    frames = {}
+    for engine in ("pandas", "spark"):
+        settings = Settings(state_dir=engines["base"] / engine, feature_engine=engine)
+        store = open_store(settings)
+        assert type(store.config.offline_store).__name__.startswith(
+            "Spark" if engine == "spark" else "DuckDB"
+        )
+        apply_definitions(store)
+        start, end = data_range(settings, "cancellation")
+        frames[engine] = load_cancellation(settings, store, spec, start, end).frame
+    expected, got = _as_values(frames["pandas"]), _as_values(frames["spark"])
+    assert len(expected) > 0
+    assert got["event_timestamp"].dt.tz is not None  # models.data.retrieve: UTC again
+    exact = [c for c in expected.columns if c not in EMBEDDING]
+    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
+    embedding = [c for c in EMBEDDING if c in expected.columns]
+    if embedding:
+        pd.testing.assert_frame_equal(
+            got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15
+        )
