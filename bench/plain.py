@@ -6,10 +6,11 @@ layer is gone. This is the "plain function calls" baseline of ORCH and the pipel
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +32,7 @@ def without_prefect() -> Iterator[None]:
         for attr, value in list(vars(module).items()):
             if isinstance(value, Flow | Task):
                 patched.append((module, attr, value))
-                setattr(module, attr, value.fn)
+                setattr(module, attr, _unquoting(value.fn))
             elif attr == "get_run_logger":
                 patched.append((module, attr, value))
                 setattr(module, attr, _plain_logger)
@@ -40,6 +41,20 @@ def without_prefect() -> Iterator[None]:
     finally:
         for module, attr, value in reversed(patched):
             setattr(module, attr, value)
+
+
+def _unquoting(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function, given its arguments as Prefect would: `quote(x)` arrives as x."""
+    from prefect.utilities.annotations import BaseAnnotation
+
+    def unwrap(value: Any) -> Any:
+        return value.unwrap() if isinstance(value, BaseAnnotation) else value
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*map(unwrap, args), **{k: unwrap(v) for k, v in kwargs.items()})
+
+    return call
 
 
 def _plain_logger() -> logging.Logger:
