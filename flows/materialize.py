@@ -44,7 +44,7 @@ def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
     """
     from feast import FeatureStore, RepoConfig
 
-    from fti.store import render_config
+    from fti.store import render_config, source_kind
 
     config = render_config(run.settings)
     staged = True
@@ -69,9 +69,12 @@ def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
     run.settings.feast_dir.mkdir(parents=True, exist_ok=True)
     if not staged:
         log.warning("online store or registry outside the state folder: not staged")
-    return FeatureStore(
-        config=RepoConfig(repo_path=FEATURE_REPO, **config), repo_path=str(FEATURE_REPO)
-    ), staged
+    repo_config = RepoConfig(repo_path=FEATURE_REPO, **config)
+    if source_kind(repo_config) == "spark":
+        from fti.feast_spark import prepare_driver
+
+        prepare_driver(run.settings)  # Spark's Python workers on the project's Python
+    return FeatureStore(config=repo_config, repo_path=str(FEATURE_REPO)), staged
 
 
 def close_store(store: FeatureStore) -> None:
@@ -142,7 +145,12 @@ def materialize_feature_views(
     transaction of the online store (one Redis MULTI/EXEC, one SQLite transaction) and Feast
     records the views' intervals in the registry only after it committed.
     """
-    store.materialize(start_date=start, end_date=end, feature_views=views)
+    from fti.store import source_kind
+
+    # Feast's Spark engine reads start <= t <= end, the gate checked start <= t < end: a row
+    # exactly on the end is left to the next window, as the default engine does.
+    last = end - timedelta(microseconds=1) if source_kind(store.config) == "spark" else end
+    store.materialize(start_date=start, end_date=last, feature_views=views)
     lake.fault_point("online.write")
     return [{"view": v, "start": start.isoformat(), "end": end.isoformat()} for v in views]
 

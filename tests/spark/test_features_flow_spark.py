@@ -220,3 +220,42 @@ def test_training_retrieval_through_feasts_spark_store(engines: dict[str, Any]) 
         pd.testing.assert_frame_equal(
             got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15
         )
+
+
+def test_materialize_flow_through_feasts_spark_engine(
+    engines: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The materialize flow in the Spark profile (Feast's Spark compute engine, staged SQLite
+    online store) leaves the online values the default profile leaves."""
+    from flows.materialize import materialize_flow
+    from fti.store import open_store
+    from models.data import booking_entities, data_range
+
+    online = {}
+    for engine in ("pandas", "spark"):
+        work = tmp_path / engine
+        shutil.copytree(engines["base"] / engine, work)
+        monkeypatch.setenv("FTI_STATE_DIR", str(work))
+        monkeypatch.setenv("FTI_FEATURE_ENGINE", engine)
+        written = cast("list[dict[str, Any]]", materialize_flow(full=True))
+        assert {w["view"] for w in written} >= {"booking_details", "guest_home_country"}
+        settings = Settings(state_dir=work, feature_engine=engine)
+        store = open_store(settings)
+        rows = booking_entities(settings, *data_range(settings, "cancellation")).head(50)
+        keys = rows[["booking_id", "hotel", "stay_week_start", "guest_id"]]
+        online[engine] = pd.DataFrame(
+            store.get_online_features(
+                features=store.get_feature_service("cancellation_classifier_v2"),
+                entity_rows=keys.to_dict("records"),
+            ).to_dict()
+        )
+    expected, got = _as_values(online["pandas"]), _as_values(online["spark"])
+    assert len(expected) == 50
+    assert expected["lead_time"].notna().all()  # the rows were materialized
+    exact = [c for c in expected.columns if c not in EMBEDDING]
+    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
+    embedding = [c for c in EMBEDDING if c in expected.columns]
+    if embedding:
+        pd.testing.assert_frame_equal(
+            got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15
+        )
