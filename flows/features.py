@@ -8,14 +8,14 @@ A rejected table fails the run and leaves the offline store exactly as it was.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.utilities.annotations import quote
 
 from fti import lake
+from fti.prefect_env import as_is
 from fti.settings import Settings
 from fti.tables import FEATURES, LAKE
 from validation.run import GateRun
@@ -309,14 +309,6 @@ def _empty_like(frame: SparkFrame, strings: str | type, ints: str) -> pd.DataFra
     return to_pandas(frame.limit(0), strings, ints)
 
 
-T = TypeVar("T")
-
-
-def _q(value: T) -> T:
-    """A task argument Prefect passes through as is (prefect's quote), typed as the value."""
-    return cast(T, quote(value))
-
-
 @task(name="compute-feature-group", cache_policy=NO_CACHE)
 def compute_feature_group(
     group: str, state_dir: str, start: pd.Timestamp, end: pd.Timestamp
@@ -380,10 +372,10 @@ def features_flow(
         # quote(): Prefect would otherwise walk the run and every frame (task inputs) per call.
         for name, frame in computed.items():
             if isinstance(frame, pd.DataFrame):
-                written[name] = gate_feature_table(_q(run), name, _q(frame), lo, hi)
+                written[name] = gate_feature_table(as_is(run), name, as_is(frame), lo, hi)
             else:  # Spark (FTI_FEATURE_ENGINE=spark): gated and staged a year at a time
-                written[name] = gate_spark_table(_q(run), name, _q(frame), lo, hi)
-        report = commit_run(_q(run))
+                written[name] = gate_spark_table(as_is(run), name, as_is(frame), lo, hi)
+        report = commit_run(as_is(run))
     except BaseException:
         run.abort()
         raise

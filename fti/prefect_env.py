@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 
 @contextmanager
@@ -27,3 +28,17 @@ def in_process_runs() -> Iterator[None]:
         SyncClientContext.get_or_create(),
     ):
         yield
+
+
+T = TypeVar("T")
+
+
+def as_is(value: T) -> T:
+    """A task argument Prefect passes through untouched (its `quote`), typed as the value.
+
+    Prefect walks every task argument (collections, dataclasses) to find futures; for a gate
+    run holding whole frames, or a frame, that walk costs more than the task itself.
+    """
+    from prefect.utilities.annotations import quote
+
+    return cast(T, quote(value))
