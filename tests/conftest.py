@@ -65,3 +65,16 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             os.environ["FTI_STATE_DIR"] = old
 
 
+# The folders whose modules build whole platforms or start servers and JVMs run first: with
+# pytest-xdist (`make test`, one module per worker at a time) the long modules then overlap
+# instead of one of them finishing alone at the end.
+_FIRST = {"services": 0, "integration": 1, "inference": 1, "spark": 1, "models": 2}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        return _FIRST.get(parts[0], 3) if len(parts) > 1 else 3
+
+    items.sort(key=rank)  # stable: each module's tests stay together and in order
