@@ -71,7 +71,7 @@ def staged_store(run: GateRun) -> tuple[FeatureStore, bool]:
         log.warning("online store or registry outside the state folder: not staged")
     repo_config = RepoConfig(repo_path=FEATURE_REPO, **config)
     if source_kind(repo_config) == "spark":
-        from fti.feast_spark import prepare_driver
+        from features.spark.session import prepare_driver
 
         prepare_driver(run.settings)  # Spark's Python workers on the project's Python
     return FeatureStore(config=repo_config, repo_path=str(FEATURE_REPO)), staged

@@ -69,7 +69,7 @@ def open_store(settings: Settings) -> FeatureStore:
     settings.feast_dir.mkdir(parents=True, exist_ok=True)
     config = RepoConfig(repo_path=FEATURE_REPO, **render_config(settings))
     if source_kind(config) == "spark":
-        from fti.feast_spark import prepare_driver
+        from features.spark.session import prepare_driver
 
         prepare_driver(settings)
     return FeatureStore(config=config, repo_path=str(FEATURE_REPO))

@@ -62,15 +62,16 @@ def spark_conf(settings: Settings, shuffle_partitions: int = 8) -> dict[str, str
     }
 
 
-def get_session(
-    settings: Settings | None = None, app_name: str = "fti", shuffle_partitions: int = 8
-) -> SparkSession:
-    """The session on settings.spark_master (FTI_SPARK_MASTER); raises without Java."""
-    settings = settings or Settings()
+def prepare_driver(settings: Settings) -> None:
+    """Environment and folders of a Spark driver in this process (ours or one Feast starts).
+
+    PySpark takes these from the process environment, not the session configuration: Java,
+    the Python its workers run (`python3` from PATH may lack pyarrow and Feast), the launcher's
+    JVM options. Values the caller already set win.
+    """
     home = java_home()
-    if home is None:
-        raise RuntimeError("Spark needs Java 17: set JAVA_HOME or put java on PATH")
-    os.environ.setdefault("JAVA_HOME", str(home))
+    if home is not None:
+        os.environ.setdefault("JAVA_HOME", str(home))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # The short-lived launcher JVM of spark-submit: no /tmp/hsperfdata either.
@@ -80,6 +81,16 @@ def get_session(
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for path in spark_dirs(settings).values():
         path.mkdir(parents=True, exist_ok=True)
+
+
+def get_session(
+    settings: Settings | None = None, app_name: str = "fti", shuffle_partitions: int = 8
+) -> SparkSession:
+    """The session on settings.spark_master (FTI_SPARK_MASTER); raises without Java."""
+    settings = settings or Settings()
+    if java_home() is None:
+        raise RuntimeError("Spark needs Java 17: set JAVA_HOME or put java on PATH")
+    prepare_driver(settings)
 
     from pyspark.sql import SparkSession
 
