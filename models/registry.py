@@ -31,7 +31,7 @@ from models.lineage import Lineage, frame_digest
 from models.pipelines import SKOPS_TRUSTED_TYPES
 from models.prepare import expected_input_schema
 from models.specs import ModelSpec
-from models.tracking import Tracking, VersionInfo
+from models.tracking import Tracking, VersionInfo, logged_model_id
 from models.training import TrainedModel, feature_importance, iterations, predict
 
 log = logging.getLogger(__name__)
@@ -112,15 +112,6 @@ def log_training_run(
     run_name = run_name or f"{spec.kind}-{trained.config.family}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     with tracking.run(experiment or spec.experiment, run_name, tags) as run_id:
         tracking.log_params(run_id, run_params(trained, lineage))
-        tracking.log_metrics(
-            run_id,
-            {
-                **trained.flat_metrics(),
-                "fit_seconds": trained.fit_seconds,
-                "model_iterations": float(iterations(trained.pipeline) or 0),
-                "retrieval_seconds": data.retrieval_seconds,
-            },
-        )
         source = {
             "retrieval": "feast get_historical_features (point in time)",
             "feature_service": lineage.feature_service,
@@ -181,6 +172,18 @@ def log_training_run(
             outputs,
             predict_fn="predict_proba" if spec.task == "classification" else "predict",
             trusted_types=SKOPS_TRUSTED_TYPES,
+        )
+        # After the model, linked to it in the same write: MLflow's log_model would otherwise
+        # copy every metric already on the run to the model, one history request per metric.
+        tracking.log_metrics(
+            run_id,
+            {
+                **trained.flat_metrics(),
+                "fit_seconds": trained.fit_seconds,
+                "model_iterations": float(iterations(trained.pipeline) or 0),
+                "retrieval_seconds": data.retrieval_seconds,
+            },
+            model_id=logged_model_id(model_uri),
         )
     if not register:
         return RunRecord(run_id=run_id, version="", model_uri=model_uri)

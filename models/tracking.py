@@ -72,6 +72,11 @@ class _FrameSummary(MetaDataset):  # type: ignore[misc]
         return config
 
 
+def logged_model_id(model_uri: str) -> str | None:
+    """The logged model's id in a `models:/m-...` URI (MLflow 3's log_model), else None."""
+    return model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+
+
 def pip_requirements() -> list[str]:
     out = []
     for name in _MODEL_PACKAGES:
@@ -147,9 +152,16 @@ class Tracking:
         for i in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[i : i + 100])
 
-    def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+    def log_metrics(
+        self, run_id: str, metrics: Mapping[str, float], model_id: str | None = None
+    ) -> None:
+        """Metrics at step 0; with `model_id` they are the logged model's metrics too."""
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if math.isfinite(float(v))]
+        items = [
+            Metric(k, float(v), now, 0, model_id=model_id)
+            for k, v in metrics.items()
+            if math.isfinite(float(v))
+        ]
         for i in range(0, len(items), 1000):
             self.client.log_batch(run_id, metrics=items[i : i + 1000])
 
@@ -281,7 +293,7 @@ class Tracking:
             with contextlib.suppress(MlflowException):
                 self.client.create_registered_model(name, description=description)
         # A tracking server refuses a `models:/m-...` source without the logged model's id.
-        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else ""
+        model_id = logged_model_id(model_uri) or ""
         version = self.client.create_model_version(
             name,
             source=model_uri,

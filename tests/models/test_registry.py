@@ -85,6 +85,13 @@ def test_every_family_logs_loads_by_alias_and_predicts(
         assert f"{split}_{primary}" in metrics
     baselines = [k for k in metrics if k.startswith("baseline_") and k.endswith(f"test_{primary}")]
     assert len(baselines) == 2
+    # The logged model (MLflow 3) carries the run's metrics too.
+    from models.tracking import logged_model_id
+
+    model_id = logged_model_id(record.model_uri)
+    assert model_id is not None
+    model_metrics = {m.key: m.value for m in tracking.client.get_logged_model(model_id).metrics}
+    assert model_metrics == pytest.approx(metrics)
     assert tags["code_version"] == "test" and tags["validation.status"] == "passed"
     datasets = tracking.run_datasets(record.run_id)
     assert {d["tags"]["mlflow.data.context"] for d in datasets} == {
