@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -104,22 +105,45 @@ def test_spark_engine_writes_the_pandas_offline_tables(engines: dict[str, Any]) 
             )
 
 
-def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
-    engines: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _rejected_run(
+    engines: dict[str, Any],
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: Callable[[dict[str, Any]], None],
+    groups: list[str],
+    reason: str,
 ) -> None:
-    from pyspark.sql import functions as F
-
+    """The features flow on a copy of the spark engine's state, with `tamper` applied to every
+    computed group's Spark tables: it must end Failed for `reason` with the offline store
+    byte-identical."""
     from flows import features as features_module
     from validation.run import BatchRejected
 
-    work = tmp_path / "state"
     shutil.copytree(engines["base"] / "spark", work)
     monkeypatch.setenv("FTI_STATE_DIR", str(work))
     monkeypatch.setenv("FTI_FEATURE_ENGINE", "spark")
     real = features_module.compute_group_spark
 
-    def broken(group: str, settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> Any:
+    def tampered(group: str, settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> Any:
         out = real(group, settings, start, end)
+        tamper(out)
+        return out
+
+    monkeypatch.setattr(features_module, "compute_group_spark", tampered)
+    before = _store_hash(work)
+    state = cast("State[Any]", features_module.features_flow(groups=groups, return_state=True))
+    assert state.is_failed()
+    with pytest.raises(BatchRejected, match=reason):
+        state.result()
+    assert _store_hash(work) == before
+
+
+def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
+    engines: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyspark.sql import functions as F
+
+    def scaling_bug(out: dict[str, Any]) -> None:
         if "zone_prices" in out:
             # A scaling bug in one hour of one zone.
             first = out["zone_prices"].agg(F.min("event_timestamp")).first()
@@ -128,18 +152,15 @@ def test_gate_rejection_in_spark_mode_leaves_the_offline_store_untouched(
             out["zone_prices"] = out["zone_prices"].withColumn(
                 "price_scaled", F.when(bug, F.lit(1.7)).otherwise(F.col("price_scaled"))
             )
-        return out
 
-    monkeypatch.setattr(features_module, "compute_group_spark", broken)
-    before = _store_hash(work)
-    state = cast(
-        "State[Any]",
-        features_module.features_flow(groups=["prices", "weather"], return_state=True),
+    _rejected_run(
+        engines,
+        tmp_path / "state",
+        monkeypatch,
+        scaling_bug,
+        ["prices", "weather"],
+        r"zone_prices: scaled price outside \[0, 1\]",
     )
-    assert state.is_failed()
-    with pytest.raises(BatchRejected, match=r"zone_prices: scaled price outside \[0, 1\]"):
-        state.result()
-    assert _store_hash(work) == before
 
 
 def test_key_unique_across_years_is_checked_across_year_batches(
@@ -149,17 +170,7 @@ def test_key_unique_across_years_is_checked_across_year_batches(
     although each year's batch passes alone."""
     from pyspark.sql import functions as F
 
-    from flows import features as features_module
-    from validation.run import BatchRejected
-
-    work = tmp_path / "state"
-    shutil.copytree(engines["base"] / "spark", work)
-    monkeypatch.setenv("FTI_STATE_DIR", str(work))
-    monkeypatch.setenv("FTI_FEATURE_ENGINE", "spark")
-    real = features_module.compute_group_spark
-
-    def duplicated(group: str, settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> Any:
-        out = real(group, settings, start, end)
+    def fan_out(out: dict[str, Any]) -> None:
         if "guest_home_country" in out:
             # One guest's row again, a year earlier (a join that fanned out across years).
             table = out["guest_home_country"]
@@ -167,15 +178,15 @@ def test_key_unique_across_years_is_checked_across_year_batches(
                 "event_timestamp", F.col("event_timestamp") - F.expr("INTERVAL 400 DAYS")
             )
             out["guest_home_country"] = table.unionByName(again)
-        return out
 
-    monkeypatch.setattr(features_module, "compute_group_spark", duplicated)
-    before = _store_hash(work)
-    state = cast("State[Any]", features_module.features_flow(groups=["guests"], return_state=True))
-    assert state.is_failed()
-    with pytest.raises(BatchRejected, match=r"guest_home_country: duplicate key \(guest_id\)"):
-        state.result()
-    assert _store_hash(work) == before
+    _rejected_run(
+        engines,
+        tmp_path / "state",
+        monkeypatch,
+        fan_out,
+        ["guests"],
+        r"guest_home_country: duplicate key \(guest_id\)",
+    )
 
 
 def _as_values(frame: pd.DataFrame) -> pd.DataFrame:
