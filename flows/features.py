@@ -355,9 +355,10 @@ def features_flow(
     The window's rows are replaced, so running a window twice leaves the same rows. Every table
     passes the gate first; if one is rejected nothing is written and the run ends Failed.
     """
-    from flows.ingestion import _flow_run_id, gate_failure
+    from flows.ingestion import _flow_run_id, freeze_start_up_heap, gate_failure
     from validation.runcard import publish
 
+    freeze_start_up_heap()
     settings = Settings()
     lo, hi = _bounds(start, end)
     for group in groups or list(GROUPS):

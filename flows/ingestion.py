@@ -9,6 +9,7 @@ reason `<file>: <problem> (<where>)`.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,19 @@ def _log() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return get_run_logger()
     except Exception:  # called outside a run (task.fn in unit tests)
         return logging.getLogger(__name__)
+
+
+def freeze_start_up_heap() -> None:
+    """Leave the objects alive before the first flow run of the process (imports, Prefect, the
+    gate's GX context: ~400k) out of every later garbage collection.
+
+    Readers and feature functions allocate millions of short-lived objects, and each full
+    collection walked that whole start-up heap again: +0.7 s parsing the 36 price files, ~2 s
+    over the feature pipelines (profiled). Only the first run freezes (gc.get_freeze_count),
+    so nothing a run creates is ever kept out of collection.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
 
 
 def parse(source: Source, path: Path) -> ParseResult:
@@ -150,6 +164,7 @@ def ingestion_flow(
     """
     from validation.runcard import publish
 
+    freeze_start_up_heap()
     settings = Settings()
     files = expand(paths)
     if not files:
