@@ -28,6 +28,18 @@ from tests.services.servers import environment
 VIEWS = ["zone_prices", "weather_daily", "weather_sunshine"]
 
 
+@pytest.fixture(autouse=True)
+def _retry_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The materialization tasks keep their retries (counted below) without the waits between
+    them (2 s and 10 s in production, for a service to come back)."""
+    from flows import materialize
+
+    for name in ("apply_feature_definitions", "materialize_feature_views"):
+        original = getattr(materialize, name)
+        assert original.retries == 2
+        monkeypatch.setattr(materialize, name, original.with_options(retry_delay_seconds=0))
+
+
 def redis_contents(db: int) -> dict[bytes, dict[bytes, bytes]]:
     """Every hash of the test's Redis database, read directly (not through the proxy)."""
     import redis
