@@ -130,8 +130,12 @@ guest_home_country = FeatureView(
             _f(f"country_{code}", Int64, f"1 if the home country is {code}", PROTECTED)
             for code in COUNTRY_VOCAB_V1
         ],
-        _f("country_other", Int64, "1 if the country is unknown or not in the vocabulary",
-           PROTECTED),
+        _f(
+            "country_other",
+            Int64,
+            "1 if the country is unknown or not in the vocabulary",
+            PROTECTED,
+        ),
         _f("country_vocab_version", String, "Version of the fixed country vocabulary"),
     ],
     source=guest_home_country_source,
@@ -147,8 +151,7 @@ guest_session_embedding = FeatureView(
     ttl=timedelta(days=0),
     schema=[
         *[
-            _f(f"session_emb_{i}", Float64, f"Component {i} of the web-history embedding",
-               PERSONAL)
+            _f(f"session_emb_{i}", Float64, f"Component {i} of the web-history embedding", PERSONAL)
             for i in range(EMBEDDING_DIM)
         ],
         _f("sessions_seen", Int64, "Web sessions in the history so far", PERSONAL),
