@@ -19,6 +19,7 @@ import shutil
 import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,13 +198,43 @@ def _write_partitions(
     ).to_numpy()
     del keyed
     bounds = np.searchsorted(part[order], np.arange(len(names) + 1))
+    slices = []
     for i, name in enumerate(names):
         path = partition_file(root, name)
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         if hi == lo:
             path.unlink(missing_ok=True)
-            continue
-        _atomic_write(table.take(order[lo:hi]), path)
+        else:
+            slices.append((path, order[lo:hi]))
+
+    def write(path: Path, rows: np.ndarray) -> None:
+        _atomic_write(table.take(rows), path)
+
+    _in_pool(write, slices)
+
+
+# Partition files written at once: Arrow releases the GIL while it encodes, compresses and
+# writes a file, and so do mkdir and open (a new folder or file costs 0.1-0.7 ms on the ext4
+# here), so a table of hundreds of small partitions is written on every core and while the
+# disk works. Measured on 2 cores, the 748 partition files of the feature pipelines: 3.0 s on
+# one thread, 1.6-1.8 s on two, 1.6 s on four.
+WRITERS = min(4, 2 * (os.cpu_count() or 1))
+
+
+def _in_pool(
+    write: Callable[[Path, np.ndarray], None], jobs: list[tuple[Path, np.ndarray]]
+) -> None:
+    """write(path, rows) for every job, on WRITERS threads. Every write has ended when this
+    returns or raises; the error raised is the first in job order (the one a loop would meet
+    first; the staged files of a failed write are discarded with the run's stage)."""
+    if WRITERS < 2 or len(jobs) < 2:
+        for path, rows in jobs:
+            write(path, rows)
+        return
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="lake-write") as pool:
+        futures = [pool.submit(write, path, rows) for path, rows in jobs]
+    for future in futures:
+        future.result()
 
 
 def upsert(

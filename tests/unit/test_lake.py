@@ -68,6 +68,47 @@ def test_replace_window_refuses_rows_outside(tmp_path: Path) -> None:
         lake.replace_window(_frame(range(5)), tmp_path, "ts", lo, hi, PART, ["zone", "ts"])
 
 
+def _files_of(root: Path) -> dict[str, pd.DataFrame]:
+    return {p.relative_to(root).as_posix(): lake._read(p) for p in root.glob("**/data.parquet")}
+
+
+@pytest.mark.parametrize("writers", [1, 3])  # one thread; a pool with more files than threads
+def test_partitions_written_in_a_pool_are_the_sequential_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writers: int
+) -> None:
+    frames = [_frame(range(0, 9000, 7), zone=z) for z in ("SE1", "SE2", "SE3")]
+    frame = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)
+    monkeypatch.setattr(lake, "WRITERS", 1)
+    lake.upsert(frame, tmp_path / "one", ["zone", "ts"], PART)
+    monkeypatch.setattr(lake, "WRITERS", writers)
+    lake.upsert(frame, tmp_path / "pool", ["zone", "ts"], PART)
+    one, pool = _files_of(tmp_path / "one"), _files_of(tmp_path / "pool")
+    assert sorted(one) == sorted(pool) and len(one) == 6  # 3 zones x 2 years
+    for name, expected in one.items():
+        pd.testing.assert_frame_equal(pool[name], expected)
+
+
+def test_a_failed_partition_write_raises_after_every_write_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.concat([_frame(range(3), zone=z) for z in ("SE1", "SE2", "SE3", "SE4")])
+    written: list[str] = []
+    write = lake._atomic_write
+
+    def failing(table: object, path: Path, **kwargs: object) -> None:
+        if "zone=SE2" in path.as_posix() or "zone=SE3" in path.as_posix():
+            raise OSError(f"disk full at {path.parent.name}")
+        write(table, path, **kwargs)  # type: ignore[arg-type]
+        written.append(path.parent.name)
+
+    monkeypatch.setattr(lake, "WRITERS", 2)
+    monkeypatch.setattr(lake, "_atomic_write", failing)
+    with pytest.raises(OSError, match="zone=SE2"):  # the first failure in partition order
+        lake.upsert(frame, tmp_path, ["zone", "ts"], PART)
+    # No write runs on after the error: the caller can discard the stage at once.
+    assert sorted(written) == ["zone=SE1", "zone=SE1", "zone=SE4", "zone=SE4"]
+
+
 # ---- transactions ----------------------------------------------------------------------------
 
 
