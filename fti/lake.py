@@ -363,6 +363,17 @@ def _files(root: Path) -> Iterator[Path]:
             yield path
 
 
+def _movable(shadow: Path, files: int) -> bool:
+    """Whether a shadow folder holds its `files` staged files and nothing else (no hidden
+    temporary, no folder left empty): moved whole, it then adds exactly those files."""
+    count = 0
+    for _, folders, names in os.walk(shadow):
+        if (not names and not folders) or any(n.startswith(".") for n in names):
+            return False
+        count += len(names)
+    return count == files
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """The same inode (an untouched hard link) or the same bytes."""
     sa, sb = a.stat(), b.stat()
@@ -383,9 +394,12 @@ class Transaction:
 
     `commit` writes the journal (every file to replace or delete, and whether it existed), then
     for each file moves the current one to a backup and the staged one into place, marks the
-    journal committed and removes the folder. `recover` (run by `begin`, under the state lock)
-    undoes a commit that did not reach "committed" by moving the backups back, and discards
-    every uncommitted stage: after a kill at any point the state is as it was before the run.
+    journal committed and removes the folder. A table folder the state does not have yet is one
+    entry, moved in whole (a first load writes hundreds of partition folders: creating each
+    again in the state cost more than writing its file). `recover` (run by `begin`, under the
+    state lock) undoes a commit that did not reach "committed" by moving the backups back (and
+    taking out what was new), and discards every uncommitted stage: after a kill at any point
+    the state is as it was before the run.
     """
 
     state_dir: Path
@@ -477,6 +491,16 @@ class Transaction:
         for rel, shadow in sorted(self._dirs.items()):
             real = self.state_dir / rel
             staged = {p.relative_to(shadow).as_posix(): p for p in _files(shadow)}
+            if staged and not real.exists() and _movable(shadow, len(staged)):
+                ops.append(
+                    {
+                        "target": rel,
+                        "staged": self._rel_txn(shadow),
+                        "existed": False,
+                        "files": len(staged),
+                    }
+                )
+                continue
             current = {p.relative_to(real).as_posix(): p for p in _files(real)}
             for name, path in staged.items():
                 if name in current and _same_file(path, current[name]):
@@ -526,7 +550,8 @@ class Transaction:
         _write_json_atomic(journal, {"id": self.id, "state": "committed", "ops": ops})
         fault_point("txn.committed")
         self._close(remove=True)
-        return len(ops)
+        files = [op.get("files", 1) for op in ops]
+        return sum(n if isinstance(n, int) else 1 for n in files)
 
     def abort(self) -> None:
         """Discard everything staged; the state is untouched."""
@@ -572,8 +597,8 @@ def recover(state_dir: Path, locked: bool = False) -> list[str]:
                         os.replace(saved, target)
                     elif not op["existed"] and target.exists():
                         staged = op["staged"] and (folder / op["staged"]).exists()
-                        if not staged:  # the new file had been moved in: take it out
-                            target.unlink()
+                        if not staged:  # the new file (or table folder) had been moved in
+                            _remove(target)
                 rolled_back.append(folder.name)
                 log.warning("rolled back the interrupted commit %s", folder.name)
             elif data.get("state") != "committed":
@@ -584,6 +609,13 @@ def recover(state_dir: Path, locked: bool = False) -> list[str]:
         if lock is not None:
             os.close(lock)
     return rolled_back
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 @contextlib.contextmanager

@@ -223,6 +223,59 @@ def test_recover_after_the_commit_point_keeps_the_run(
     assert (state / "feast" / "online_store.db").read_bytes() == b"new online"
 
 
+@pytest.mark.parametrize(
+    "point",
+    [
+        None,  # committed
+        "txn.swap.3",  # killed right after the new table moved in (after two prices files)
+        "txn.swap.4",  # killed after the next file
+    ],
+)
+def test_a_new_table_moves_in_whole_and_rolls_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, point: str | None
+) -> None:
+    state = _state(tmp_path)
+    before = _hashes(state)
+    monkeypatch.setattr(
+        lake, "fault_point", lambda name: (_ for _ in ()).throw(Killed()) if name == point else None
+    )
+    txn = lake.Transaction.begin(state, "t")
+    new = txn.stage_dir(state / "offline" / "zone_prices")
+    frame = pd.concat([_frame(range(30), zone=z) for z in ("SE1", "SE2")], ignore_index=True)
+    lake.upsert(frame, new, ["zone", "ts"], PART)
+    _stage_run(txn, state)
+    ops = txn._plan()
+    assert [op["target"] for op in ops][2] == "offline/zone_prices"
+    assert [op["target"] for op in ops if "files" in op] == ["offline/zone_prices"]
+    if point is None:
+        # Four partition files, a changed prices partition, the online store, the records.
+        assert txn.commit() == 4 + 2 + 1 + 1
+        assert sorted(_files_of(state / "offline" / "zone_prices")) == [
+            f"year={y}/zone={z}/data.parquet" for y in (2020, 2021) for z in ("SE1", "SE2")
+        ]
+        assert len(lake.read_table(state / "offline" / "zone_prices")) == 60
+        return
+    with pytest.raises(Killed):
+        txn.commit()
+    assert (state / "offline" / "zone_prices").exists()
+    txn._close(remove=False)
+    monkeypatch.undo()
+    assert lake.recover(state) == [txn.id]
+    assert _hashes(state) == before
+    assert not (state / "offline" / "zone_prices").exists()
+
+
+def test_a_new_table_with_a_leftover_temporary_moves_file_by_file(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    txn = lake.Transaction.begin(state, "t")
+    new = txn.stage_dir(state / "offline" / "zone_prices")
+    lake.upsert(_frame(range(30)), new, ["zone", "ts"], PART)
+    (new / "year=2021" / "zone=SE3" / ".data.parquet.1234.tmp").write_bytes(b"half a file")
+    assert not any("files" in op for op in txn._plan())
+    assert txn.commit() == 2
+    assert not list((state / "offline").rglob(".*"))
+
+
 def test_transaction_drop_keeps_only_the_records(tmp_path: Path) -> None:
     state = _state(tmp_path)
     before = _hashes(state)
