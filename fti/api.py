@@ -3,7 +3,8 @@
 `fti api` serves it with uvicorn on 127.0.0.1. Each request reads the model's features through
 its feature service from the online store, prepares them with the same function as training
 (models/prepare.py) and answers with the champion's prediction and version. The champion alias
-is re-resolved at most every `alias_ttl_s` seconds, so a promotion is picked up without restart.
+is re-resolved in the background every `alias_ttl_s` seconds, so a promotion is picked up without
+a restart and without a request waiting for it.
 """
 
 from __future__ import annotations
@@ -80,37 +81,80 @@ class _Loaded:
 
 
 class Champions:
-    """The champion model per registered name, re-resolved after a short TTL."""
+    """The champion model per registered name, re-resolved in the background after a TTL.
 
-    def __init__(self, settings: Settings, ttl_s: float) -> None:
-        from models.tracking import Tracking
+    A request never waits for the registry once a name has been resolved: when the TTL has
+    passed, it answers with the champion it has and starts one background re-resolution, which
+    also loads a newly promoted version before switching to it (a model load and a registry
+    query took 0.1-0.3 s inside a request, the service's slowest calls). With `ttl_s <= 0` the
+    alias is resolved in every request (tests that promote and expect the next answer to
+    follow at once).
+    """
 
-        self.tracking = Tracking(settings)
+    def __init__(self, settings: Settings, ttl_s: float, tracking: Any = None) -> None:
+        if tracking is None:
+            from models.tracking import Tracking
+
+            tracking = Tracking(settings)
+        self.tracking = tracking
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._resolved: dict[str, tuple[float, str | None]] = {}
+        self._refreshing: set[str] = set()
         self._models: dict[tuple[str, str], _Loaded] = {}
         self._root = settings.state_dir / "cache" / "api-models"
 
     def version(self, name: str) -> str | None:
-        now = time.monotonic()
+        if self.ttl_s <= 0:
+            return self._resolve(name)
         cached = self._resolved.get(name)
-        if cached and now - cached[0] < self.ttl_s:
-            return cached[1]
-        version = self.tracking.alias_version(name, "champion")
-        self._resolved[name] = (now, version)
+        if cached is None:
+            return self._resolve(name)
+        if time.monotonic() - cached[0] >= self.ttl_s:
+            with self._lock:
+                start = name not in self._refreshing
+                self._refreshing.add(name)
+            if start:
+                threading.Thread(
+                    target=self._refresh, args=(name,), name=f"champion-{name}", daemon=True
+                ).start()
+        return cached[1]
+
+    def _resolve(self, name: str) -> str | None:
+        version: str | None = self.tracking.alias_version(name, "champion")
+        self._resolved[name] = (time.monotonic(), version)
         return version
+
+    def _refresh(self, name: str) -> None:
+        try:
+            version = self.tracking.alias_version(name, "champion")
+            if version is not None:
+                self._load(name, version)  # before any request is routed to it
+            self._resolved[name] = (time.monotonic(), version)
+        except Exception as err:  # the registry is unreachable: keep serving, retry after TTL
+            log.warning("re-resolving the champion of %s failed: %s", name, err)
+            self._resolved[name] = (time.monotonic(), self._resolved[name][1])
+        finally:
+            with self._lock:
+                self._refreshing.discard(name)
+
+    def _load(self, name: str, version: str) -> _Loaded:
+        loaded = self._models.get((name, version))
+        if loaded is None:
+            with self._load_lock:  # one download into a version's folder at a time
+                loaded = self._models.get((name, version))
+                if loaded is None:
+                    model = self.tracking.load_pyfunc(name, version, self._root / name / version)
+                    schema = self.tracking.input_schema(name, version)
+                    loaded = self._models[(name, version)] = _Loaded(version, model, schema)
+        return loaded
 
     def get(self, name: str) -> _Loaded:
         version = self.version(name)
         if version is None:
             raise HTTPException(503, f"{name} has no champion yet")
-        with self._lock:
-            if (name, version) not in self._models:
-                model = self.tracking.load_pyfunc(name, version, self._root / name / version)
-                schema = self.tracking.input_schema(name, version)
-                self._models[(name, version)] = _Loaded(version, model, schema)
-            return self._models[(name, version)]
+        return self._load(name, version)
 
 
 _CONTROLLER: list[Any] = []
