@@ -46,7 +46,10 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    from fti.prefect_env import in_process_runs
+
+    # Flow runs as the CLI runs them: no heartbeat thread, one client with quick retries.
+    with prefect_test_harness(server_startup_timeout=120), in_process_runs():
         yield
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from prefect import flow, get_run_logger, task
@@ -47,10 +49,12 @@ def _completed(state: Any) -> bool:
 
 
 def test_heartbeats_off_inside_only() -> None:
-    default = get_current_settings().flows.heartbeat_frequency
-    with in_process_runs():
-        assert get_current_settings().flows.heartbeat_frequency is None
-    assert get_current_settings().flows.heartbeat_frequency == default
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30}):
+        with in_process_runs():
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency == 30
 
 
 def test_flow_run_keeps_its_task_runs_and_logs() -> None:
@@ -84,3 +88,61 @@ def test_failed_flow_run_still_ends_failed() -> None:
     with get_client(sync_client=True) as client:
         recorded = client.read_flow_run(run_id).state
     assert recorded is not None and recorded.is_failed()
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """503 for the first `failures` POSTs (a locked SQLite behind a Prefect server), then 200."""
+
+    failures = 0
+    seen: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append(body)
+        status = 503 if len(self.seen) <= self.failures else 201
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("failures", "status"), [(3, 201), (100, 503)])
+def test_quick_retry_transport_resends_a_503_then_hands_it_on(failures: int, status: int) -> None:
+    import httpx
+
+    from fti.prefect_env import QuickRetryTransport
+
+    _Flaky.failures, _Flaky.seen = failures, []
+    server = HTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(transport=QuickRetryTransport()) as client:
+            response = client.post(
+                f"http://127.0.0.1:{server.server_port}/api/flow_runs/", json={"n": 1}
+            )
+    finally:
+        server.shutdown()
+    assert response.status_code == status
+    sends = min(failures, len(QuickRetryTransport.PAUSES)) + 1
+    assert _Flaky.seen == [b'{"n":1}'] * sends  # the same body every time
+
+
+def test_local_servers_only_get_the_quick_retries() -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from fti.prefect_env import QuickRetryTransport, _local_server_settings
+
+    for url, local in (
+        ("http://127.0.0.1:4200/api", True),
+        ("http://localhost:4200/api", True),
+        ("https://api.prefect.cloud/api/accounts/a/workspaces/w", False),
+        ("http://prefect:4200/api", False),
+    ):
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            settings = _local_server_settings()
+        assert (settings is not None) == local, url
+        if settings is not None:
+            assert isinstance(settings["transport"], QuickRetryTransport)
