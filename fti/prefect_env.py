@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
-
-if TYPE_CHECKING:
-    import httpx
 
 
 @contextmanager
@@ -24,7 +20,7 @@ def in_process_runs() -> Iterator[None]:
     crash. Deployment runs (`fti serve`) execute in processes of their own with Prefect's
     default and keep their heartbeats. The shared client saves a client (and a CSRF token
     request) per top-level flow run, and talks to a server on this machine through
-    `QuickRetryTransport`.
+    `fti.prefect_client.QuickRetryTransport`.
     """
     from prefect.context import SyncClientContext
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -42,44 +38,14 @@ def _local_server_settings() -> dict[str, Any] | None:
     tests' harness, a local `prefect server start`); None (Prefect's own) for any other."""
     from prefect.settings import PREFECT_API_ENABLE_HTTP2, PREFECT_API_URL
 
+    from fti.prefect_client import QuickRetryTransport
+
     url = PREFECT_API_URL.value()
     if url and not (
         urlsplit(url).scheme == "http" and urlsplit(url).hostname in ("127.0.0.1", "localhost")
     ):
         return None
     return {"transport": QuickRetryTransport(retries=3, http2=PREFECT_API_ENABLE_HTTP2.value())}
-
-
-def _http_transport() -> type[httpx.HTTPTransport]:
-    import httpx
-
-    return httpx.HTTPTransport
-
-
-class QuickRetryTransport(_http_transport()):  # type: ignore[misc]
-    """An API answer 503 retried after short pauses before Prefect's client sees it.
-
-    A Prefect server on SQLite (the ephemeral server of the embedded profile) answers 503 when
-    creating a flow run meets the write lock its own task-run and event recorders hold while
-    they store the previous run's events (SQLITE_BUSY; Prefect issue #18934), and Prefect's
-    client backs off 2 s at the first retry. Measured here on back-to-back flow runs of 20 tasks:
-    9 of 12 waited so (2.1 s a run); re-sent after pauses of 5-50 ms (at most 1 s in all),
-    none did (0.2-0.6 s a run). A 503 that outlasts the pauses goes on to Prefect's own
-    retries. Requests are re-sent as Prefect's retry re-sends them (the same request object,
-    its body in memory).
-    """
-
-    PAUSES = (0.005,) * 10 + (0.02,) * 10 + (0.05,) * 16  # 1.05 s in all
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response: httpx.Response = super().handle_request(request)
-        for pause in self.PAUSES:
-            if response.status_code != 503:
-                break
-            response.close()
-            time.sleep(pause)
-            response = super().handle_request(request)
-        return response
 
 
 T = TypeVar("T")

@@ -112,7 +112,7 @@ class _Flaky(BaseHTTPRequestHandler):
 def test_quick_retry_transport_resends_a_503_then_hands_it_on(failures: int, status: int) -> None:
     import httpx
 
-    from fti.prefect_env import QuickRetryTransport
+    from fti.prefect_client import QuickRetryTransport
 
     _Flaky.failures, _Flaky.seen = failures, []
     server = HTTPServer(("127.0.0.1", 0), _Flaky)
@@ -133,7 +133,8 @@ def test_quick_retry_transport_resends_a_503_then_hands_it_on(failures: int, sta
 def test_local_servers_only_get_the_quick_retries() -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from fti.prefect_env import QuickRetryTransport, _local_server_settings
+    from fti.prefect_client import QuickRetryTransport
+    from fti.prefect_env import _local_server_settings
 
     for url, local in (
         ("http://127.0.0.1:4200/api", True),
