@@ -266,20 +266,6 @@ def gate_spark_table(
         frame.unpersist()
 
 
-def _unique_keys(name: str) -> list[tuple[str, ...]]:
-    """The column sets the view's suite expects to be unique."""
-    from validation.suites import BUILDERS
-
-    keys: list[tuple[str, ...]] = []
-    for expectation in BUILDERS[name]():
-        column = getattr(expectation, "column", None)
-        columns = getattr(expectation, "column_list", None)
-        if "unique" not in type(expectation).__name__.lower():
-            continue
-        keys.append(tuple(columns) if columns else (str(column),))
-    return keys
-
-
 def _keys_across_years(name: str, frame: SparkFrame, year: Any) -> SparkFrame | None:
     """The rows whose suite-unique key occurs in more than one year partition, or None.
 
@@ -288,8 +274,10 @@ def _keys_across_years(name: str, frame: SparkFrame, year: Any) -> SparkFrame | 
     """
     from pyspark.sql import functions as F
 
+    from validation.suites import unique_keys
+
     time_column = FEATURES[name].time_column
-    for key in _unique_keys(name):
+    for key in unique_keys(name):
         if time_column in key:
             continue
         spread = (

@@ -645,6 +645,19 @@ def build_suite(table: str) -> ExpectationSuite:
     return ExpectationSuite(name=table, expectations=BUILDERS[table]())
 
 
+def unique_keys(name: str) -> list[tuple[str, ...]]:
+    """The column sets the suite of table `name` expects to be unique (`_key`, hour per key)."""
+    keys: list[tuple[str, ...]] = []
+    for expectation in BUILDERS[name]():
+        if isinstance(expectation, E.ExpectColumnValuesToBeUnique):
+            keys.append((expectation.column,))
+        elif isinstance(
+            expectation, fx.ExpectCompoundKeyToBeUnique | fx.ExpectHourStartsToBeUniquePerKey
+        ):
+            keys.append(tuple(expectation.column_list))
+    return keys
+
+
 def suite_json(suite: ExpectationSuite) -> dict[str, Any]:
     """Canonical JSON of a suite: name and expectations without the ids GX assigns."""
     expectations = []

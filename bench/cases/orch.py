@@ -15,8 +15,9 @@ Two rows: the ephemeral API on SQLite (the embedded default) and, in a child pro
 fresh PostgreSQL database (the production profile's Prefect database; FTI_BENCH_PG_URL,
 default the local server; `--quick` measures SQLite only). On SQLite, creating a flow run
 often meets the write lock of the server's own event and task-run recorders (SQLITE_BUSY: a
-503) and the client backs off about 2 s (Prefect issue #18934); the notes count those
-back-offs.
+503, Prefect issue #18934). in_process_runs re-sends it after short pauses
+(fti.prefect_client.QuickRetryTransport); the notes count the 503s that still reached Prefect's
+own client, which backs off about 2 s each.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench.common import Row, median
 
@@ -170,12 +172,8 @@ def _measure_on_postgres(workdir: Path, runs: int, url: str) -> dict[str, Any] |
             conn.execute(f'CREATE DATABASE "{database}"')
     except psycopg.OperationalError as err:
         return f"no PostgreSQL at {url}: {str(err).splitlines()[0]}"
-    host = url.split("@", 1)[-1].rsplit("/", 1)[0]
-    user = url.split("://", 1)[1].split("@", 1)[0]
-    env = {
-        **os.environ,
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{user}@{host}/{database}",
-    }
+    server = urlsplit(url)._replace(scheme="postgresql+asyncpg", path=f"/{database}")
+    env = {**os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": server.geturl()}
     out = workdir / "postgres.json"
     code = (
         "import json, sys; from pathlib import Path; from bench.cases.orch import measure; "

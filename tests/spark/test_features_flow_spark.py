@@ -92,17 +92,24 @@ def engines(
     return {"base": base, **tables}
 
 
+def _assert_same_values(got: pd.DataFrame, expected: pd.DataFrame, obj: str = "frame") -> None:
+    """Every column equal; the session embedding to 1e-12 relative (BLAS rounds the last bit
+    by batch size)."""
+    exact = [c for c in expected.columns if c not in EMBEDDING]
+    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True, obj=obj)
+    embedding = [c for c in EMBEDDING if c in expected.columns]
+    if embedding:
+        pd.testing.assert_frame_equal(
+            got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15, obj=obj
+        )
+
+
 def test_spark_engine_writes_the_pandas_offline_tables(engines: dict[str, Any]) -> None:
     for view in VIEWS:
         expected, got = engines["pandas"][view], engines["spark"][view]
         assert len(expected) > 0, view
         assert got.attrs["files"] == expected.attrs["files"], view
-        exact = [c for c in expected.columns if c not in EMBEDDING]
-        pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True, obj=view)
-        if view == "guest_session_embedding":
-            pd.testing.assert_frame_equal(
-                got[EMBEDDING], expected[EMBEDDING], check_exact=False, rtol=1e-12, atol=1e-15
-            )
+        _assert_same_values(got, expected, obj=view)
 
 
 def _rejected_run(
@@ -224,13 +231,7 @@ def test_training_retrieval_through_feasts_spark_store(engines: dict[str, Any]) 
     expected, got = _as_values(frames["pandas"]), _as_values(frames["spark"])
     assert len(expected) > 0
     assert got["event_timestamp"].dt.tz is not None  # models.data.retrieve: UTC again
-    exact = [c for c in expected.columns if c not in EMBEDDING]
-    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
-    embedding = [c for c in EMBEDDING if c in expected.columns]
-    if embedding:
-        pd.testing.assert_frame_equal(
-            got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15
-        )
+    _assert_same_values(got, expected)
 
 
 def test_materialize_flow_through_feasts_spark_engine(
@@ -263,10 +264,4 @@ def test_materialize_flow_through_feasts_spark_engine(
     expected, got = _as_values(online["pandas"]), _as_values(online["spark"])
     assert len(expected) == 50
     assert expected["lead_time"].notna().all()  # the rows were materialized
-    exact = [c for c in expected.columns if c not in EMBEDDING]
-    pd.testing.assert_frame_equal(got[exact], expected[exact], check_exact=True)
-    embedding = [c for c in EMBEDDING if c in expected.columns]
-    if embedding:
-        pd.testing.assert_frame_equal(
-            got[embedding], expected[embedding], check_exact=False, rtol=1e-12, atol=1e-15
-        )
+    _assert_same_values(got, expected)

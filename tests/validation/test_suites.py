@@ -13,7 +13,7 @@ pytest.importorskip("great_expectations")
 from fti import tables
 from fti.tables import FEATURES, LAKE
 from validation.gate import validate_frame
-from validation.suites import BUILDERS, build_suite, suite_version
+from validation.suites import BUILDERS, build_suite, suite_version, unique_keys
 
 # Tables the feature pipelines write (batch predictions have suites of their own, tested there).
 PIPELINE_TABLES = sorted(set(BUILDERS) - set(getattr(tables, "PREDICTION_VIEWS", ())))
@@ -193,3 +193,13 @@ def test_a_million_feature_rows(tmp_path: Path) -> None:
     assert outcome.success and outcome.rows == n
     # The target is < 2 s (measured in the benchmark); a loaded CI machine gets slack here.
     assert elapsed < 8.0
+
+
+@pytest.mark.parametrize("table", sorted(BUILDERS))
+def test_every_table_has_a_unique_key_and_it_is_the_tables_key(table: str) -> None:
+    """unique_keys reads the suites' key expectations (the Spark gate checks them across year
+    batches): every table has one, and it is the key its rows are upserted by."""
+    key = {**LAKE, **FEATURES}[table].key
+    assert tuple(sorted(key)) in {tuple(sorted(k)) for k in unique_keys(table)} or (
+        table == "guest_home_country" and unique_keys(table) == [("guest_id",)]
+    )
